@@ -1,0 +1,246 @@
+"""Scenario files and their seeded expansion into prompt batches.
+
+The scenario YAML is the only place a case study lives: the code knows the schema, never
+Atropia. Each prompt carries a structured spec, and the reference labels and reference
+caption follow from that spec by construction, so they are ground truth without annotators.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from workbench_dagster.errors import load_yaml_model
+
+Layout = Literal["crowd", "portrait", "flyer", "cartoon", "monument"]
+
+
+class TaxonomyLabel(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    description: str = ""
+
+
+class Location(BaseModel):
+    name: str
+    kind: str = "place"
+    landmark: str
+
+
+class CrowdSize(BaseModel):
+    range: tuple[int, int]
+    labels: list[str] = []
+
+
+class Element(BaseModel):
+    labels: list[str] = []
+    phrase: str
+
+
+class SceneType(BaseModel):
+    layout: Layout
+    weight: float = Field(1.0, gt=0)
+    text_language: str | None = None
+    crowd_sizes: list[str] = Field(min_length=1)
+    labels: list[str] = []
+    elements: dict[str, float] = {}
+    phrase: str
+
+
+class Movement(BaseModel):
+    name: str
+    hashtags: list[str] = Field(min_length=1)
+    colors: list[str] = Field(min_length=1)
+    slogans: dict[str, list[str]]
+
+
+class CommentGrammar(BaseModel):
+    languages: dict[str, float]
+    emojis: list[str] = Field(min_length=1)
+    openers: dict[str, list[str]]
+    bodies: dict[str, list[str]]
+    closers: dict[str, list[str]]
+    vocabulary: dict[str, dict[str, list[str]]] = {}
+
+
+class Scenario(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    title: str
+    country: str
+    movement: Movement
+    locations: list[Location] = Field(min_length=1)
+    themes: list[str] = Field(min_length=1)
+    issues: list[str] = []
+    demands: list[str] = Field(min_length=1)
+    sentiments: list[str] = Field(min_length=1)
+    crowd_sizes: dict[str, CrowdSize]
+    demographics: dict[str, dict[str, float] | list[str]] = {}
+    taxonomy: list[TaxonomyLabel] = Field(min_length=1)
+    elements: dict[str, Element] = {}
+    scene_types: dict[str, SceneType] = Field(min_length=1)
+    times_of_day: dict[str, float] = {"day": 0.5, "night": 0.5}
+    prompt_template: str
+    caption_template: str
+    comments: CommentGrammar
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> "Scenario":
+        """Every label, element and crowd size a scene names must exist, or references would lie."""
+        known = set(self.label_ids)
+        problems: list[str] = []
+        for name, crowd in self.crowd_sizes.items():
+            problems += [f"crowd_sizes.{name}.labels: unknown label {x!r}" for x in crowd.labels if x not in known]
+        for name, element in self.elements.items():
+            problems += [f"elements.{name}.labels: unknown label {x!r}" for x in element.labels if x not in known]
+        for name, scene in self.scene_types.items():
+            problems += [f"scene_types.{name}.labels: unknown label {x!r}" for x in scene.labels if x not in known]
+            problems += [f"scene_types.{name}.elements: unknown element {x!r}" for x in scene.elements if x not in self.elements]
+            problems += [f"scene_types.{name}.crowd_sizes: unknown crowd size {x!r}" for x in scene.crowd_sizes if x not in self.crowd_sizes]
+            if scene.text_language and scene.text_language not in self.movement.slogans:
+                problems.append(f"scene_types.{name}.text_language: no slogans for {scene.text_language!r}")
+        if len(known) != len(self.taxonomy):
+            problems.append("taxonomy: label ids must be unique")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def label_ids(self) -> list[str]:
+        return [t.id for t in self.taxonomy]
+
+    def label_name(self, label_id: str) -> str:
+        return next(t.name for t in self.taxonomy if t.id == label_id)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    return load_yaml_model(Path(path), Scenario)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One image to make: its prompt text, its spec, and the ground truth the spec implies."""
+
+    image_id: str
+    batch: str
+    index: int
+    prompt: str
+    spec: dict
+    reference_labels: list[str]
+    reference_caption: str
+    seed: int
+    extra: dict = field(default_factory=dict)
+
+    def as_row(self) -> dict:
+        return {
+            "image_id": self.image_id,
+            "batch": self.batch,
+            "index": self.index,
+            "prompt": self.prompt,
+            "spec_json": json.dumps(self.spec, sort_keys=True, ensure_ascii=False),
+            "reference_labels": list(self.reference_labels),
+            "reference_caption": self.reference_caption,
+            "seed": self.seed,
+        }
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 63-bit seed from any parts; Python's hash() is salted per process, so not that."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
+    keys = sorted(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys], k=1)[0]
+
+
+def make_spec(scenario: Scenario, rng: random.Random) -> dict:
+    scene_name = _weighted(rng, {k: v.weight for k, v in scenario.scene_types.items()})
+    scene = scenario.scene_types[scene_name]
+    location = rng.choice(scenario.locations)
+    crowd_name = rng.choice(scene.crowd_sizes)
+    lo, hi = scenario.crowd_sizes[crowd_name].range
+    language = scene.text_language or rng.choice(sorted(scenario.movement.slogans))
+    elements = [e for e in sorted(scene.elements) if rng.random() < scene.elements[e]]
+    return {
+        "scene_type": scene_name,
+        "layout": scene.layout,
+        "setting": location.name,
+        "landmark": location.landmark,
+        "crowd_size": crowd_name,
+        "people": rng.randint(lo, hi),
+        "time_of_day": _weighted(rng, scenario.times_of_day),
+        "visible_elements": elements,
+        "text_language": language,
+        "slogan": rng.choice(scenario.movement.slogans[language]),
+        "theme": rng.choice(scenario.themes),
+        "demand": rng.choice(scenario.demands),
+        "sentiment": rng.choice(scenario.sentiments),
+        "palette": rng.choice(scenario.movement.colors),
+        "hashtag": rng.choice(scenario.movement.hashtags),
+    }
+
+
+def reference_labels(scenario: Scenario, spec: dict) -> list[str]:
+    """Labels implied by construction, in taxonomy order."""
+    implied = set(scenario.scene_types[spec["scene_type"]].labels)
+    implied |= set(scenario.crowd_sizes[spec["crowd_size"]].labels)
+    for element in spec["visible_elements"]:
+        implied |= set(scenario.elements[element].labels)
+    return [label for label in scenario.label_ids if label in implied]
+
+
+def _fields(scenario: Scenario, spec: dict) -> dict:
+    scene = scenario.scene_types[spec["scene_type"]]
+    values = {
+        "crowd": spec["people"],
+        "slogan": spec["slogan"],
+        "landmark": spec["landmark"],
+        "location": spec["setting"],
+        "country": scenario.country,
+        "theme": spec["theme"],
+        "demand": spec["demand"],
+        "sentiment": spec["sentiment"],
+        "time_of_day": spec["time_of_day"],
+    }
+    scene_phrase = scene.phrase.format(**values)
+    parts = [scenario.elements[e].phrase.format(**values) for e in spec["visible_elements"]]
+    values["scene_phrase"] = scene_phrase
+    values["scene_phrase_cap"] = scene_phrase[:1].upper() + scene_phrase[1:]
+    values["element_phrases"] = (", with " + ", ".join(parts)) if parts else ""
+    return values
+
+
+def reference_caption(scenario: Scenario, spec: dict) -> str:
+    return scenario.caption_template.format(**_fields(scenario, spec))
+
+
+def render_prompt(scenario: Scenario, spec: dict) -> str:
+    return " ".join(scenario.prompt_template.format(**_fields(scenario, spec)).split())
+
+
+def expand_batch(scenario: Scenario, batch: str, n_images: int, seed: int) -> list[Prompt]:
+    """The same (scenario, batch, n, seed) always yields the same prompts, byte for byte."""
+    prompts = []
+    for index in range(n_images):
+        image_seed = derive_seed(seed, scenario.id, batch, index)
+        spec = make_spec(scenario, random.Random(image_seed))
+        prompts.append(
+            Prompt(
+                image_id=f"{batch}-{index:05d}",
+                batch=batch,
+                index=index,
+                prompt=render_prompt(scenario, spec),
+                spec=spec,
+                reference_labels=reference_labels(scenario, spec),
+                reference_caption=reference_caption(scenario, spec),
+                seed=image_seed,
+            )
+        )
+    return prompts
