@@ -1,0 +1,34 @@
+"""MaterializeResult metadata that a person reads in the UI: counts, previews and pictures."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import dagster as dg
+import pandas as pd
+
+
+def preview(df: pd.DataFrame, rows: int = 8, columns: list[str] | None = None) -> dg.MetadataValue:
+    shown = df[columns] if columns else df
+    shown = shown.head(rows).copy()
+    for column in shown.columns:
+        shown[column] = shown[column].map(lambda v: (str(v)[:80] + "…") if len(str(v)) > 80 else v)
+    return dg.MetadataValue.md(shown.to_markdown(index=False) if len(shown) else "_no rows_")
+
+
+def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def figure_png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def table_metadata(df: pd.DataFrame, columns: list[str] | None = None, **extra) -> dict:
+    return {"dagster/row_count": len(df), "preview": preview(df, columns=columns), **extra}

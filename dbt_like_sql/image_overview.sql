@@ -1,0 +1,20 @@
+-- One row per image and model: what was asked, what the model saw and where it landed in the graph.
+SELECT
+    c.model,
+    c.image_id,
+    c.batch,
+    i.uri,
+    p.reference_labels,
+    c.labels AS predicted_labels,
+    c.caption,
+    c.parse_status,
+    g.community,
+    g.pagerank
+FROM mllm_captions AS c
+LEFT JOIN synthetic_images AS i
+    ON i.image_id = c.image_id
+LEFT JOIN prompts AS p
+    ON p.image_id = c.image_id
+LEFT JOIN centrality AS g
+    ON g.model = c.model AND g.node = c.image_id
+ORDER BY c.model, c.batch, c.image_id

@@ -1,0 +1,1 @@
+"""Dagster resources: thin wrappers that hand the core its config, device and storage."""

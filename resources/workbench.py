@@ -1,0 +1,36 @@
+"""The validated `workbench.yaml`, the image store and the call cache, as one resource."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import dagster as dg
+
+from workbench_dagster.cache import CallCache
+from workbench_dagster.config import WorkbenchConfig, load_config
+from workbench_dagster.storage import ImageStore
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float) -> WorkbenchConfig:
+    return load_config(path)
+
+
+class WorkbenchResource(dg.ConfigurableResource):
+    """Where the config lives; every asset reads the same validated file."""
+
+    config_path: str
+
+    @property
+    def config(self) -> WorkbenchConfig:
+        path = Path(self.config_path)
+        return _load(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+    @property
+    def image_store(self) -> ImageStore:
+        return ImageStore(self.config.image_store_uri)
+
+    @property
+    def call_cache(self) -> CallCache:
+        return CallCache(self.config.cache_dir / "calls")

@@ -1,0 +1,1 @@
+"""The landing sensor and the nightly schedule."""

@@ -1,0 +1,267 @@
+"""The offline `baseline` caption model: a small multi-label CNN trained on reference labels.
+
+It exists so the whole graph runs with no network, no keys and no GPU, and so every
+multimodal LLM has a floor to beat that was trained on the very same ground truth.
+Training is seeded and deterministic on CPU, and a fingerprint of its inputs lets the
+caller reuse a saved checkpoint instead of retraining on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+# Bumped whenever the architecture or the training recipe changes, so old checkpoints stop matching.
+RECIPE_VERSION = 1
+_MEAN, _STD = 0.5, 0.25
+_POS_WEIGHT_RANGE = (1.0, 10.0)
+_INFER_BATCH = 128
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    channels: int = 16
+    epochs: int = 30
+    lr: float = 3e-3
+    batch_size: int = 32
+    weight_decay: float = 1e-4
+
+    @classmethod
+    def from_dict(cls, params: dict | None) -> "BaselineParams":
+        """A typo in `models[].params` must fail loudly, not train with a silent default."""
+        params = dict(params or {})
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown baseline param(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+        clean = {}
+        for name, value in params.items():
+            cast = int if known[name] == "int" else float
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"baseline param {name!r} must be a number (got {value!r})")
+            if cast is int and value != int(value):
+                raise ValueError(f"baseline param {name!r} must be a whole number (got {value!r})")
+            if value < 0 or (value == 0 and name != "weight_decay"):
+                raise ValueError(f"baseline param {name!r} must be positive (got {value!r})")
+            clean[name] = cast(value)
+        return cls(**clean)
+
+
+def _block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+class _Net(nn.Module):
+    def __init__(self, channels: int, n_labels: int):
+        super().__init__()
+        widths = [channels, 2 * channels, 4 * channels, 4 * channels]
+        blocks, c_in = [], 3
+        for width in widths:
+            blocks.append(_block(c_in, width))
+            c_in = width
+        self.body = nn.Sequential(*blocks)
+        self.dropout = nn.Dropout(0.2)
+        self.head = nn.Linear(c_in, n_labels)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.features(x)))
+
+
+def preprocess(images: list[Image.Image], image_size: int) -> torch.Tensor:
+    """Squash to a square on purpose: layouts differ in shape cues, not in fine aspect detail."""
+    if not images:
+        return torch.zeros((0, 3, image_size, image_size))
+    arrays = [
+        np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+        for img in images
+    ]
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255.0)
+    return (x - _MEAN) / _STD
+
+
+def _label_matrix(labels: list[list[str]], taxonomy: list[str]) -> torch.Tensor:
+    index = {label: i for i, label in enumerate(taxonomy)}
+    y = torch.zeros((len(labels), len(taxonomy)))
+    for row, names in enumerate(labels):
+        for name in names:
+            if name not in index:
+                raise ValueError(f"label {name!r} is not in the taxonomy {taxonomy}")
+            y[row, index[name]] = 1.0
+    return y
+
+
+def _pos_weight(y: torch.Tensor) -> torch.Tensor:
+    """Up-weights rare labels so a handful of cartoons still move the loss; clamped so none dominates."""
+    pos = y.sum(dim=0)
+    neg = y.shape[0] - pos
+    return (neg / pos.clamp(min=1.0)).clamp(*_POS_WEIGHT_RANGE)
+
+
+class BaselineModel:
+    def __init__(
+        self,
+        net: _Net,
+        taxonomy: list[str],
+        params: BaselineParams,
+        image_size: int,
+        device: str,
+        fingerprint: str = "",
+        history: list[float] | None = None,
+    ):
+        self.net = net.to(device).eval()
+        self.taxonomy = list(taxonomy)
+        self.params = params
+        self.image_size = image_size
+        self.device = device
+        self.fingerprint = fingerprint
+        self.history = list(history or [])
+
+    @torch.no_grad()
+    def _run(self, images: list[Image.Image], features: bool) -> np.ndarray:
+        self.net.eval()
+        width = (4 * self.params.channels) if features else len(self.taxonomy)
+        out = [np.zeros((0, width), dtype=np.float32)]
+        for start in range(0, len(images), _INFER_BATCH):
+            x = preprocess(images[start : start + _INFER_BATCH], self.image_size).to(self.device)
+            y = self.net.features(x) if features else torch.sigmoid(self.net(x))
+            out.append(y.float().cpu().numpy())
+        return np.concatenate(out)
+
+    def predict_proba(self, images: list[Image.Image]) -> np.ndarray:
+        return self._run(images, features=False)
+
+    def predict_labels(self, images: list[Image.Image], threshold: float = 0.5) -> list[list[str]]:
+        proba = self.predict_proba(images)
+        return [[label for label, p in zip(self.taxonomy, row) if p >= threshold] for row in proba]
+
+    def features(self, images: list[Image.Image]) -> np.ndarray:
+        """The pooled penultimate layer: what the classifier sees, reused as an image embedding."""
+        return self._run(images, features=True)
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        torch.save(
+            {
+                "state_dict": state,
+                "taxonomy": self.taxonomy,
+                "params": asdict(self.params),
+                "image_size": self.image_size,
+                "fingerprint": self.fingerprint,
+                "history": self.history,
+                "recipe_version": RECIPE_VERSION,
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> "BaselineModel":
+        blob = torch.load(Path(path), map_location=device, weights_only=True)
+        params = BaselineParams.from_dict(blob["params"])
+        net = _Net(params.channels, len(blob["taxonomy"]))
+        net.load_state_dict(blob["state_dict"])
+        return cls(net, blob["taxonomy"], params, blob["image_size"], device, blob["fingerprint"], blob["history"])
+
+
+def training_fingerprint(
+    image_sha256s: list[str],
+    labels: list[list[str]],
+    taxonomy: list[str],
+    params: dict,
+    image_size: int,
+    seed: int,
+) -> str:
+    """Defaults are filled in first, so `{}` and the spelled-out defaults share one checkpoint."""
+    payload = {
+        "recipe_version": RECIPE_VERSION,
+        "images": list(image_sha256s),
+        "labels": [list(x) for x in labels],
+        "taxonomy": list(taxonomy),
+        "params": asdict(BaselineParams.from_dict(params)),
+        "image_size": image_size,
+        "seed": seed,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def train_baseline(
+    images: list[Image.Image],
+    labels: list[list[str]],
+    taxonomy: list[str],
+    params: dict,
+    image_size: int,
+    device: str,
+    seed: int,
+) -> BaselineModel:
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} label lists")
+    if not images:
+        raise ValueError("cannot train the baseline on zero images")
+    p = BaselineParams.from_dict(params)
+    x_all = preprocess(images, image_size).to(device)
+    y_all = _label_matrix(labels, taxonomy).to(device)
+    generator = torch.Generator().manual_seed(seed)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    # fork_rng keeps the caller's global RNG untouched while init and dropout draw from it.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            net = _Net(p.channels, len(taxonomy)).to(device)
+            history = _fit(net, x_all, y_all, p, generator)
+        finally:
+            torch.use_deterministic_algorithms(was_deterministic)
+    return BaselineModel(net, taxonomy, p, image_size, device, history=history)
+
+
+def _fit(net: _Net, x_all: torch.Tensor, y_all: torch.Tensor, p: BaselineParams, generator: torch.Generator) -> list[float]:
+    n = x_all.shape[0]
+    steps_per_epoch = -(-n // p.batch_size)
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=_pos_weight(y_all))
+    optimizer = torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=p.lr, total_steps=p.epochs * steps_per_epoch, pct_start=0.2
+    )
+    history = []
+    net.train()
+    for _ in range(p.epochs):
+        order = torch.randperm(n, generator=generator).to(x_all.device)
+        flips = (torch.rand(n, generator=generator) < 0.5).to(x_all.device)
+        total = 0.0
+        for start in range(0, n, p.batch_size):
+            idx = order[start : start + p.batch_size]
+            x = x_all[idx]
+            x = torch.where(flips[idx, None, None, None], x.flip(-1), x)
+            loss = loss_fn(net(x), y_all[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(idx)
+        history.append(total / n)
+    net.eval()
+    return history
+
+
+def template_caption(labels: list[str], label_names: dict[str, str]) -> str:
+    names = [label_names.get(label, label) for label in labels]
+    if not names:
+        return "An image with no recognised scene elements."
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"An image showing {listed}."

@@ -1,0 +1,71 @@
+"""Turning prompt rows into stored images, with a failure row for every file that is not an image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from workbench_dagster.config import WorkbenchConfig
+from workbench_dagster.storage import IMAGE_EXTENSIONS, ImageStore
+
+IMAGE_COLUMNS = ["image_id", "batch", "sha256", "uri", "width", "height", "source", "status", "error"]
+
+
+def _stored_row(row: dict, store: ImageStore, data: bytes) -> dict:
+    from workbench_dagster.procedural import decode_image
+
+    try:
+        image = decode_image(data)
+    except ValueError as exc:
+        name = row.get("source_file") or row["image_id"]
+        return {**_base(row), "status": "failed", "error": f"{name}: {exc}"}
+    ext = IMAGE_EXTENSIONS.get(image.format or "PNG", "png")
+    digest, uri, _ = store.put(data, ext)
+    return {**_base(row), "sha256": digest, "uri": uri, "width": image.width, "height": image.height,
+            "status": "ok", "error": None}
+
+
+def _base(row: dict) -> dict:
+    return {"image_id": row["image_id"], "batch": row["batch"], "sha256": None, "uri": None, "width": None,
+            "height": None, "source": row["source"]}
+
+
+def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStore) -> pd.DataFrame:
+    import json
+
+    from workbench_dagster.procedural import render_image
+
+    rows = []
+    for row in prompts.to_dict("records"):
+        if row["source"] == "folder":
+            try:
+                data = Path(row["source_file"]).read_bytes()
+            except OSError as exc:
+                rows.append({**_base(row), "status": "failed", "error": f"{row['source_file']}: {exc}"})
+                continue
+        else:
+            data = render_image(json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"]))
+        rows.append(_stored_row(row, store, data))
+    return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+
+
+def contact_sheet(store: ImageStore, images: pd.DataFrame, n: int = 12, thumb: int = 96) -> bytes | None:
+    """A grid of the first images, for a person glancing at a materialization."""
+    import io
+
+    from PIL import Image
+
+    ok = images[images["status"] == "ok"].head(n)
+    if ok.empty:
+        return None
+    columns = min(6, len(ok))
+    rows = (len(ok) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * thumb, rows * thumb), "white")
+    for i, uri in enumerate(ok["uri"]):
+        tile = Image.open(io.BytesIO(store.get(uri))).convert("RGB")
+        tile.thumbnail((thumb, thumb))
+        sheet.paste(tile, ((i % columns) * thumb, (i // columns) * thumb))
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
