@@ -1,6 +1,5 @@
 """The caption models: the trained baseline, and one row per model per image."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

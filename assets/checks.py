@@ -1,6 +1,5 @@
 """Blocking asset checks on every table: Great Expectations 1.x called inside @asset_check."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

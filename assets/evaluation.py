@@ -1,6 +1,5 @@
 """Scores per model x batch against the references known by construction."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

@@ -1,6 +1,5 @@
 """Scenario to prompts, images and comments, per batch."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

@@ -1,6 +1,5 @@
 """MaterializeResult metadata that a person reads in the UI: counts, previews and pictures."""
 
-from __future__ import annotations
 
 import base64
 import io

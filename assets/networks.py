@@ -1,6 +1,5 @@
 """Corpus-level networks per model, over all batches."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

@@ -4,7 +4,6 @@ One run per partition key (a run cannot mix partitions definitions); the call ca
 checkpoint fingerprints make a second pass cheap. Operators use `dagster dev` instead.
 """
 
-from __future__ import annotations
 
 import time
 from collections.abc import Callable

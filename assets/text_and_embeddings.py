@@ -1,6 +1,5 @@
 """Preprocessed text and sentence embeddings per model x batch."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

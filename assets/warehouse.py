@@ -1,6 +1,5 @@
 """The analysts' DuckDB file: views over every Parquet table plus the SQL marts."""
 
-from __future__ import annotations
 
 from pathlib import Path
 

@@ -6,7 +6,7 @@ WITH members AS (
         avg(pagerank)         AS mean_pagerank,
         max(pagerank)         AS max_pagerank,
         count(DISTINCT batch) AS n_batches
-    FROM centrality
+    FROM centrality_table
     GROUP BY model, community
 )
 SELECT

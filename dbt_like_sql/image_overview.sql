@@ -15,6 +15,6 @@ LEFT JOIN synthetic_images AS i
     ON i.image_id = c.image_id
 LEFT JOIN prompts AS p
     ON p.image_id = c.image_id
-LEFT JOIN centrality AS g
+LEFT JOIN centrality_table AS g
     ON g.model = c.model AND g.node = c.image_id
 ORDER BY c.model, c.batch, c.image_id

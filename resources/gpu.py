@@ -1,6 +1,5 @@
 """The accelerator: cuda, mps or cpu, and the dtype that suits it."""
 
-from __future__ import annotations
 
 import dagster as dg
 

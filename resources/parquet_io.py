@@ -4,7 +4,6 @@ A UPathIOManager (the design's idiom) rather than DuckDBPandasIOManager, which c
 partitions of multi-partitioned assets with a dynamic dimension (Dagster issue 32631).
 """
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

@@ -1,6 +1,5 @@
 """New image folders in the landing area become batch partitions and flow to the graph."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -4,7 +4,6 @@
 runs itself from the instance's materialization records.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 
@@ -45,23 +44,46 @@ def materialized_at(instance: dg.DagsterInstance):
     return timestamp
 
 
-def build_nightly_schedule(config: WorkbenchConfig) -> dg.ScheduleDefinition:
-    @dg.schedule(cron_schedule="0 2 * * *", target=dg.AssetSelection.all(), execution_timezone="UTC",
-                 description="Reruns every stage that is missing or stale, most upstream first.")
-    def nightly_refresh(context: dg.ScheduleEvaluationContext):
-        batches = context.instance.get_dynamic_partitions(BATCH_PARTITIONS.name)
-        plan = plan_refresh(stages(config, batches), materialized_at(context.instance))
-        if not plan:
-            return dg.SkipReason("every stage is fresh")
-        day = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
-        return [
-            dg.RunRequest(
-                run_key=f"nightly-{day}-{item.stage}-{item.key}",
-                asset_selection=[dg.AssetKey(a) for a in item.assets],
-                partition_key=str(item.key) if item.key is not None else None,
-                tags={"workbench/reason": item.reason},
-            )
-            for item in plan
-        ]
+STAGE_JOBS = {
+    "batch": ("ingest_batch", "0 2 * * *"),
+    "baseline": ("train_baseline", "15 2 * * *"),
+    "model_batch": ("caption_and_score", "30 2 * * *"),
+    "model": ("build_networks", "0 3 * * *"),
+    "warehouse": ("publish_warehouse", "30 3 * * *"),
+}
 
-    return nightly_refresh
+
+def build_stage_jobs(config: WorkbenchConfig) -> dict:
+    """One job per stage: a run cannot mix partitions definitions, so neither can a job."""
+    jobs = {}
+    for stage in stages(config, []):
+        job_name, _ = STAGE_JOBS[stage.name]
+        jobs[stage.name] = dg.define_asset_job(job_name, selection=list(stage.assets),
+                                               description=f"The {stage.name} stage: {', '.join(stage.assets)}.")
+    return jobs
+
+
+def build_nightly_schedules(config: WorkbenchConfig, jobs: dict) -> list:
+    """A schedule per stage, staggered through the night so upstream stages land first."""
+
+    def make(stage_name: str):
+        job_name, cron = STAGE_JOBS[stage_name]
+
+        @dg.schedule(name=f"nightly_{stage_name}", cron_schedule=cron, job=jobs[stage_name], execution_timezone="UTC",
+                     description=f"Nightly: reruns {stage_name} partitions that are missing or stale.")
+        def nightly(context: dg.ScheduleEvaluationContext):
+            batches = context.instance.get_dynamic_partitions(BATCH_PARTITIONS.name)
+            plan = [p for p in plan_refresh(stages(config, batches), materialized_at(context.instance)) if p.stage == stage_name]
+            if not plan:
+                return dg.SkipReason(f"every {stage_name} partition is fresh, or waits on an upstream stage")
+            day = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
+            return [
+                dg.RunRequest(run_key=f"nightly-{day}-{item.stage}-{item.key}",
+                              partition_key=str(item.key) if item.key is not None else None,
+                              tags={"workbench/reason": item.reason})
+                for item in plan
+            ]
+
+        return nightly
+
+    return [make(name) for name in STAGE_JOBS]

@@ -12,6 +12,7 @@ from workbench_dagster.expectations import (
     in_range,
     in_set,
     non_empty,
+    not_null,
     schema_expectations,
     unique,
     validate_frame,
@@ -71,14 +72,22 @@ def test_score_out_of_range_fails_but_nulls_do_not(captions: pd.DataFrame) -> No
 def test_missing_column_fails_and_is_named(captions: pd.DataFrame) -> None:
     report = validate_frame(captions.drop(columns="score"), schema_expectations(["image_id", "score"]), "schema")
     assert not report.success
-    assert [(r["column"], r["success"]) for r in report.results] == [("image_id", True), ("score", False)]
+    assert report.results[0]["mismatched"] == {"missing": ["score"]}
+    assert "missing: score" in report.markdown()
+    assert validate_frame(captions, schema_expectations(["image_id", "labels"]), "subset").success
     extra = validate_frame(captions, schema_expectations(["image_id", "labels"], exact=True), "exact")
-    assert not extra.success
+    assert not extra.success and extra.results[0]["mismatched"] == {"unexpected": ["score"]}
 
 
 def test_check_on_a_missing_column_fails_with_the_error(captions: pd.DataFrame) -> None:
     result = only_result(validate_frame(captions, [unique("nope")], "missing"))
     assert not result["success"] and "nope" in result["error"]
+
+
+def test_null_fails_not_null(captions: pd.DataFrame) -> None:
+    assert validate_frame(captions, [not_null("image_id")], "ids").success
+    result = only_result(validate_frame(captions, [not_null("score")], "scores"))
+    assert not result["success"] and result["unexpected_count"] == 1
 
 
 def test_empty_frame_fails_non_empty(captions: pd.DataFrame) -> None:

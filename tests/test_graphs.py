@@ -118,8 +118,8 @@ def test_centrality_matches_networkx_on_weighted_karate_club():
 
 
 def test_centrality_samples_betweenness_on_big_graphs(monkeypatch):
-    monkeypatch.setattr(graphs, "BETWEENNESS_EXACT_MAX_NODES", 20)
-    monkeypatch.setattr(graphs, "BETWEENNESS_SAMPLE", 25)
+    monkeypatch.setattr(graphs, "EXACT_PATHS_MAX_NODES", 20)
+    monkeypatch.setattr(graphs, "PATH_SAMPLE", 25)
     G = nx.karate_club_graph()
     first, second = centrality_frame(G), centrality_frame(G)
     assert first.attrs["betweenness_k"] == 25

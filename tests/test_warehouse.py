@@ -63,7 +63,7 @@ def tables(tmp_path: Path) -> Path:
                  "caption_cosine": None}
             ])
     for model in ("m_good", "m_bad"):
-        write(root, f"centrality/{model}.parquet", [
+        write(root, f"centrality_table/{model}.parquet", [
             {"model": model, "node": image, "batch": image[:2], "degree": 1, "strength": 1.0,
              "betweenness": 0.0, "eigenvector": 0.5, "pagerank": 0.25, "closeness": 1.0, "community": 0}
             for image in ("b1-i1", "b1-i2", "b2-i1", "b2-i2")
@@ -84,7 +84,7 @@ def test_views_cover_every_asset_folder_at_any_depth(tables: Path, tmp_path: Pat
     result = build_warehouse(tables, tmp_path / "no_sql", tmp_path / "wh" / "warehouse.duckdb")
 
     assert result["views"] == {
-        "centrality": 8, "communities": 2, "eval_scores": 4, "mllm_captions": 8, "prompts": 5,
+        "centrality_table": 8, "communities": 2, "eval_scores": 4, "mllm_captions": 8, "prompts": 5,
         "synthetic_images": 4,
     }
     assert result["models"] == {} and result["order"] == []
@@ -129,7 +129,8 @@ def test_models_are_built_after_the_models_they_read(tables: Path, tmp_path: Pat
     result = build_warehouse(tables, sql, tmp_path / "warehouse.duckdb")
     assert result["order"] == ["z_base", "a_top"]
     assert result["models"] == {"z_base": 4, "a_top": 1}
-    meta = query(result["path"], "SELECT name, kind, row_count, depends_on FROM _workbench_meta ORDER BY name")
+    meta = query(result["path"], "SELECT * FROM _workbench_meta ORDER BY name")
+    assert meta["built_at"].notna().all()
     assert meta.set_index("name").loc["a_top", "kind"] == "model"
     assert list(meta.set_index("name").loc["a_top", "depends_on"]) == ["z_base"]
     assert set(meta["name"]) == set(result["views"]) | set(result["models"])

@@ -20,14 +20,13 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
     from assets.evaluation import build_evaluation_assets
     from assets.generation import prompts, synthetic_comments, synthetic_images
     from assets.networks import build_network_assets
-    from assets.partitions import BATCH_PARTITIONS
     from assets.text_and_embeddings import build_text_assets
     from assets.warehouse import build_warehouse_asset
     from resources.gpu import GpuResource
     from resources.parquet_io import ParquetIOManager
     from resources.workbench import WorkbenchResource
     from sensors.landing import build_landing_sensor
-    from sensors.nightly import build_nightly_schedule
+    from sensors.nightly import build_nightly_schedules, build_stage_jobs
 
     assets = [
         prompts, synthetic_images, synthetic_comments,
@@ -35,16 +34,13 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
         *build_network_assets(config), build_warehouse_asset(config),
     ]
     by_name = {a.key.to_user_string(): a for a in assets}
-    ingest_batch = dg.define_asset_job(
-        "ingest_batch", selection=["prompts", "synthetic_images", "synthetic_comments"], partitions_def=BATCH_PARTITIONS,
-        description="Prompts, images and comments of one batch; downstream assets follow by eager automation.",
-    )
+    jobs = build_stage_jobs(config)
     return dg.Definitions(
         assets=assets,
         asset_checks=build_checks(config, by_name),
-        jobs=[ingest_batch],
-        sensors=[build_landing_sensor(ingest_batch)],
-        schedules=[build_nightly_schedule(config)],
+        jobs=list(jobs.values()),
+        sensors=[build_landing_sensor(jobs["batch"])],
+        schedules=build_nightly_schedules(config, jobs),
         resources={
             "workbench": WorkbenchResource(config_path=str(config.source_path)),
             "gpu": GpuResource(device=config.gpu.device, dtype=config.gpu.dtype),

@@ -3,9 +3,8 @@
 dagster-ge only supports GX below 1.0, so the Dagster checks call `validate_frame` and turn the
 `ValidationReport` into an AssetCheckResult themselves.
 
-GX takes about six seconds to import, so it is imported on first use rather than when Dagster
-loads the code location. One ephemeral context, data source and batch definition serve every
-call: building them is the slow part, and a batch definition accepts any dataframe.
+GX takes several seconds to import cold, so it is imported on first use rather than when Dagster
+loads the code location.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ SAMPLE_SIZE = 10
 # BASIC carries the unexpected count and sample; SUMMARY also tallies values and costs ~40% more.
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # the shared context and GX's validator are not thread-safe
 _batch_definition = None
 
 
@@ -32,8 +31,8 @@ def _gx():
 
 
 def _whole_dataframe():
-    """GX keeps a process-wide current context, so one shared context also keeps runs from
-    replacing each other's."""
+    """Built once per process: the context is the slow part, and a whole-dataframe batch
+    definition takes a different frame on every call."""
     global _batch_definition
     if _batch_definition is None:
         gx = _gx()
@@ -42,9 +41,12 @@ def _whole_dataframe():
             InMemoryStoreBackendDefaults,
             ProgressBarsConfig,
         )
+        from great_expectations.execution_engine import pandas_execution_engine
 
-        for name in ("great_expectations", "great_expectations.core", "great_expectations.validator"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        # GX fingerprints every batch it is handed, only to label it; for a frame with list columns
+        # it falls back to pickling, which took more time than the checks themselves.
+        pandas_execution_engine.HASH_THRESHOLD = 0
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
         context = gx.get_context(
             mode="ephemeral",
             project_config=DataContextConfig(
@@ -76,7 +78,8 @@ class ValidationReport:
             "|---|---|---|---|---|",
         ]
         for result in self.results:
-            sample = result["error"] or ", ".join(str(v) for v in result["partial_unexpected_list"])
+            mismatched = "; ".join(f"{kind}: {', '.join(cols)}" for kind, cols in result["mismatched"].items())
+            sample = result["error"] or mismatched or ", ".join(str(v) for v in result["partial_unexpected_list"])
             lines.append(
                 f"| {result['expectation_type']} | {result['column'] or ''} | {'yes' if result['success'] else 'NO'} "
                 f"| {'' if result['unexpected_count'] is None else result['unexpected_count']} "
@@ -102,8 +105,17 @@ def _result_row(result) -> dict:
         "unexpected_count": details.get("unexpected_count"),
         "partial_unexpected_list": list(details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE],
         "observed_value": details.get("observed_value"),
+        "mismatched": _mismatched(config["kwargs"], details),
         "error": _exception_message(as_json.get("exception_info") or {}),
     }
+
+
+def _mismatched(kwargs: dict, details: dict) -> dict:
+    """GX lists extra columns even when extras are allowed; only report what made the check fail."""
+    mismatched = dict((details.get("details") or {}).get("mismatched") or {})
+    if kwargs.get("exact_match") is False:
+        mismatched.pop("unexpected", None)
+    return mismatched
 
 
 def _exception_message(info: dict) -> str | None:
@@ -124,13 +136,10 @@ def validate_frame(df: pd.DataFrame, expectations: list, name: str) -> Validatio
 
 
 def schema_expectations(columns: Iterable[str], exact: bool = False) -> list:
-    """One expectation per column, so a report names the missing column; `exact` also forbids extras."""
-    gx = _gx()
-    columns = list(columns)
-    checks = [gx.expectations.ExpectColumnToExist(column=column) for column in columns]
-    if exact:
-        checks.append(gx.expectations.ExpectTableColumnsToMatchSet(column_set=columns, exact_match=True))
-    return checks
+    """One set-match rather than one ExpectColumnToExist per column: a fifth of the time, and the
+    report still lists the missing columns. `exact` also forbids extras. GX compares names
+    case-insensitively."""
+    return [_gx().expectations.ExpectTableColumnsToMatchSet(column_set=list(columns), exact_match=exact)]
 
 
 def non_empty() -> Any:
@@ -139,6 +148,10 @@ def non_empty() -> Any:
 
 def unique(column: str) -> Any:
     return _gx().expectations.ExpectColumnValuesToBeUnique(column=column)
+
+
+def not_null(column: str) -> Any:
+    return _gx().expectations.ExpectColumnValuesToNotBeNull(column=column)
 
 
 def in_set(column: str, values: Iterable) -> Any:

@@ -85,8 +85,8 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, height: float, max_
     while True:
         font, fold = _font(size)
         words = (_ascii(text) if fold else text).split() or [""]
-        line_h = draw.textbbox((0, 0), "ÁHgy" if not fold else "AHgy", font=font)
-        line_h = line_h[3] - line_h[1]
+        _, top, _, bottom = draw.textbbox((0, 0), "AHgy" if fold else "ÁHgy", font=font)
+        line_h = bottom - top
         best = None
         for n in range(1, max_lines + 1):
             if n * line_h * 1.12 > height:
@@ -108,9 +108,9 @@ def _text(s: "_Scene", text: str, box: Box, fill, max_lines: int = 3) -> None:
     font, lines, line_h = _fit(s.draw, text, x1 - x0, y1 - y0, max_lines)
     step = line_h * 1.12
     top = (y0 + y1) / 2 - step * len(lines) / 2
+    ref = s.draw.textbbox((0, 0), "AH", font=font)[1]  # glyphs start below the anchor by this much
     for i, line in enumerate(lines):
-        left, upper, right, _ = s.draw.textbbox((0, 0), line, font=font)
-        ref = s.draw.textbbox((0, 0), "AH", font=font)[1]
+        left, _, right, _ = s.draw.textbbox((0, 0), line, font=font)
         x = (x0 + x1) / 2 - (right - left) / 2 - left
         s.draw.text((x, top + i * step - ref + (step - line_h) / 2), line, font=font, fill=fill)
 
@@ -379,7 +379,7 @@ def _flowers(s: _Scene) -> None:
     for _ in range(s.rng.randint(14, 24)):
         x = s.rng.uniform(0.05, 0.95) * s.w
         y = s.foot_y + s.rng.uniform(-0.03, 0.05) * s.h
-        r = s.u * s.rng.uniform(1.4, 2.4)
+        r = s.u * s.rng.uniform(1.4, 2.4) * (2 if s.outline else 1)  # thick outlines would swallow small petals
         petal = s.col(s.rng.choice(["#e63946", "#ff70a6", "#ffffff", "#ffd60a", "#9d4edd", "#ff9f1c"]))
         for k in range(5):
             a = k * 2 * math.pi / 5
@@ -497,6 +497,10 @@ def _layout_cartoon(s: _Scene) -> None:
     px, hgt = s.w * 0.27, s.h * 0.78
     skin = _rgb(s.rng.choice(tones))
     head_top, hand = _person(s, px, s.h * 1.02, hgt, skin, palette, _rgb(s.rng.choice(HAIR)))
+    r, cy = hgt * 0.11, s.h * 1.02 - hgt * 0.74 - hgt * 0.088
+    for side in (-1, 1):
+        s.draw.ellipse((px + side * r * 0.4 - r * 0.13, cy - r * 0.05, px + side * r * 0.4 + r * 0.13, cy + r * 0.25), fill=(0, 0, 0))
+    s.draw.arc((px - r * 0.45, cy + r * 0.05, px + r * 0.45, cy + r * 0.7), 20, 160, fill=(0, 0, 0), width=s.outline)
     fist = (px + hgt * 0.32, head_top - hgt * 0.05)
     s.stick((px + hgt * 0.15, s.h * 1.02 - hgt * 0.66), fist, palette, hgt * 0.08)
     s.ellipse((fist[0] - hgt * 0.06, fist[1] - hgt * 0.06, fist[0] + hgt * 0.06, fist[1] + hgt * 0.06), skin)

@@ -34,6 +34,10 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _sql_files(sql_dir: Path) -> dict[str, Path]:
     files = sorted(Path(sql_dir).glob("*.sql"))
     return {path.stem.lower(): path for path in files}
@@ -110,14 +114,21 @@ def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0]
 
 
-def _populate(con, sources: dict[str, Path], files: dict[str, Path], deps, order, built_at) -> tuple[dict, dict]:
+def _populate(
+    con: duckdb.DuckDBPyConnection,
+    sources: dict[str, Path],
+    files: dict[str, Path],
+    deps: dict[str, set[str]],
+    order: list[str],
+    built_at: datetime,
+) -> tuple[dict[str, int], dict[str, int]]:
     views: dict[str, int] = {}
     for name, folder in sources.items():
-        pattern = str(folder / "**" / "*.parquet").replace("'", "''")
+        pattern = _literal(str(folder / "**" / "*.parquet"))  # `**` also matches files directly in folder
         try:
             con.execute(
                 f"CREATE VIEW {_quote(name)} AS SELECT * FROM "
-                f"read_parquet('{pattern}', union_by_name = true, hive_partitioning = false)"
+                f"read_parquet({pattern}, union_by_name = true, hive_partitioning = false)"
             )
             views[name] = _count(con, name)
         except duckdb.Error as exc:
@@ -168,6 +179,6 @@ def query(path: Path, sql: str) -> pd.DataFrame:
     """Attaches instead of connecting: DuckDB caches one database per path in a process, so a plain
     connect would hand back a still-open connection's view of the file from before the rename."""
     with duckdb.connect() as con:
-        con.execute(f"ATTACH '{str(Path(path).resolve()).replace(chr(39), chr(39) * 2)}' AS warehouse (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(str(Path(path).resolve()))} AS warehouse (READ_ONLY)")
         con.execute("USE warehouse")
         return con.execute(sql).df()
