@@ -26,7 +26,7 @@ def register_batches(instance: dg.DagsterInstance, config: WorkbenchConfig) -> l
 
 
 def run_pipeline(defs: dg.Definitions, instance: dg.DagsterInstance, config: WorkbenchConfig,
-                 log: Callable[[str], None] = print) -> list[dg.ExecuteInProcessResult]:
+                 log: Callable[[str], None] = print, log_level: str = "WARNING") -> list[dg.ExecuteInProcessResult]:
     batches = register_batches(instance, config)
     runnable = [*defs.assets, *(defs.asset_checks or [])]
     resources = defs.resources
@@ -39,6 +39,7 @@ def run_pipeline(defs: dg.Definitions, instance: dg.DagsterInstance, config: Wor
                 selection=dg.AssetSelection.assets(*stage.assets),
                 partition_key=str(key) if key is not None else None,
                 tags={"workbench/stage": stage.name},
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
             failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
             log(f"  {stage.name:<12} {str(key or ''):<24} {time.perf_counter() - started:6.1f}s"

@@ -38,13 +38,13 @@ class BaselineParams:
     def from_dict(cls, params: dict | None) -> "BaselineParams":
         """A typo in `models[].params` must fail loudly, not train with a silent default."""
         params = dict(params or {})
-        known = {f.name: f.type for f in fields(cls)}
+        known = {f.name: type(f.default) for f in fields(cls)}
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ValueError(f"unknown baseline param(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
         clean = {}
         for name, value in params.items():
-            cast = int if known[name] == "int" else float
+            cast = known[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"baseline param {name!r} must be a number (got {value!r})")
             if cast is int and value != int(value):
@@ -56,8 +56,8 @@ class BaselineParams:
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
-    """Pooling before batch-norm and ReLU: they then touch a quarter of the pixels, which on two
-    CPU cores roughly halves training time, and max-pool commutes with ReLU, so little changes."""
+    """Pooling before batch-norm and ReLU, so they touch a quarter of the pixels: on two CPU cores
+    these memory-bound layers cost as much as the convolutions. Max-pool commutes with ReLU."""
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
         nn.MaxPool2d(2),
@@ -90,7 +90,7 @@ def preprocess(images: list[Image.Image], image_size: int) -> torch.Tensor:
     if not images:
         return torch.zeros((0, 3, image_size, image_size))
     arrays = [
-        np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+        np.asarray(img.convert("RGB").resize((image_size, image_size), Image.Resampling.BILINEAR), dtype=np.uint8)
         for img in images
     ]
     # Channels-last is how the pixels already lie, and the fast layout for oneDNN convolutions.
@@ -138,7 +138,7 @@ class BaselineModel:
     @torch.no_grad()
     def _run(self, images: list[Image.Image], features: bool) -> np.ndarray:
         self.net.eval()
-        width = (4 * self.params.channels) if features else len(self.taxonomy)
+        width = self.net.head.in_features if features else len(self.taxonomy)
         out = [np.zeros((0, width), dtype=np.float32)]
         for start in range(0, len(images), _INFER_BATCH):
             x = preprocess(images[start : start + _INFER_BATCH], self.image_size).to(self.device)
@@ -207,8 +207,8 @@ def training_fingerprint(
 @contextmanager
 def _deterministic():
     """Deterministic kernels, minus the NaN-filling of fresh tensors that comes with them by
-    default: that fill alone took a quarter of CPU training time and guards nothing here.
-    The caller's settings come back afterwards; fork_rng (at the call site) does the same for RNGs."""
+    default: that fill alone took a fifth of CPU training time and guards nothing here.
+    The caller's settings come back afterwards."""
     was_on, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
     was_fill = torch.utils.deterministic.fill_uninitialized_memory
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -243,7 +243,9 @@ def train_baseline(
     x_all = preprocess(images, image_size).to(device)
     y_all = _label_matrix(labels, taxonomy).to(device)
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]), _deterministic():
+    # fork_rng hands the caller its RNG state back, although init and dropout draw from it.
+    cuda = [torch.device(device).index or 0] if str(device).startswith("cuda") else []
+    with torch.random.fork_rng(devices=cuda), _deterministic():
         torch.manual_seed(seed)
         net = _Net(p.channels, len(taxonomy)).to(device, memory_format=torch.channels_last)
         history = _fit(net, x_all, y_all, p, generator)

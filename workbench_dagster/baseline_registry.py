@@ -39,7 +39,8 @@ def ensure_baseline(
     else:
         trained = True
         pictures = [decode_image(store.get(uri)) for uri in train["uri"]]
-        fitted = train_baseline(pictures, labels, taxonomy, model.params, config.baseline.image_size, device, seed)
+        fitted = train_baseline(pictures, labels, taxonomy, model.params, config.baseline.image_size, device, seed,
+                                fingerprint=fingerprint)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         fitted.save(checkpoint)
     return {

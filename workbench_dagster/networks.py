@@ -45,9 +45,11 @@ def build_semantic_graph(model: str, captions: pd.DataFrame, embeddings: pd.Data
     dim = len(next(iter(vectors_by_id.values()))) if vectors_by_id else 1
     vectors = np.stack([np.asarray(vectors_by_id.get(i, np.zeros(dim)), dtype=np.float32) for i in ids])
     caption_graph = knn_similarity_graph(vectors, k=settings.k, min_similarity=settings.min_similarity)
+    np.clip(caption_graph.data, -1.0, 1.0, out=caption_graph.data)  # float32 cosine of twins is 1 + 1e-7
     label_graph = label_jaccard_graph([list(x) for x in nodes["labels"]], labels)
     label_graph = _top_k_per_row(label_graph, settings.k)
     combined = combine_graphs([(caption_graph, settings.caption_weight), (label_graph, settings.label_weight)])
+    np.clip(combined.data, 0.0, 1.0, out=combined.data)
     upper = combined.tocoo()
     keep = upper.row < upper.col
     rows, cols, weights = upper.row[keep], upper.col[keep], upper.data[keep]

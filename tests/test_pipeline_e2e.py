@@ -1,0 +1,146 @@
+"""The whole graph in process on a tiny config: real Dagster runs, real Parquet, a real DuckDB file."""
+
+import io
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+from PIL import Image
+
+from assets.pipeline import run_pipeline
+from tests.conftest import write_config
+from workbench_dagster.config import load_config
+from workbench_dagster.definitions import build_definitions
+
+TABLES = ["prompts", "synthetic_images", "synthetic_comments", "mllm_captions", "preprocessed_text", "embeddings",
+          "eval_scores", "semantic_graph", "centrality_table", "communities", "model_leaderboard", "community_summary"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("workbench")
+    config = load_config(write_config(folder))
+    defs = build_definitions(config)
+    instance = dg.DagsterInstance.ephemeral()
+    results = run_pipeline(defs, instance, config, log=lambda _: None)
+    yield config, defs, instance, results
+    instance.dispose()
+
+
+def table(config, name: str) -> pd.DataFrame:
+    with duckdb.connect(str(config.warehouse), read_only=True) as con:
+        return con.sql(f"select * from {name}").df()
+
+
+def test_every_run_succeeds_and_the_warehouse_has_rows(built):
+    config, _, _, results = built
+    assert all(r.success for r in results)
+    with duckdb.connect(str(config.warehouse), read_only=True) as con:
+        counts = {name: con.sql(f"select count(*) from {name}").fetchone()[0] for name in TABLES}
+    assert all(n > 0 for n in counts.values()), counts
+    assert counts["mllm_captions"] == 2 * (48 + 12)
+    assert counts["eval_scores"] == 4
+
+
+def test_leaderboard_ranks_both_models_on_held_out_batches_only(built):
+    config, *_ = built
+    board = table(config, "model_leaderboard").sort_values("rank")
+    assert sorted(board["model"]) == ["base-a", "base-b"]
+    assert set(board["n_batches"]) == {1}  # b001 only: the training batch is excluded
+    assert board["f1_micro"].between(0, 1).all()
+
+
+def test_checks_ran_and_passed(built):
+    _, _, _, results = built
+    evaluations = [e for r in results for e in r.get_asset_check_evaluations()]
+    checked = {e.asset_key.to_user_string() for e in evaluations}
+    assert {"prompts", "synthetic_images", "mllm_captions", "eval_scores", "centrality_table", "communities"} <= checked
+    assert all(e.passed for e in evaluations)
+
+
+def test_second_run_makes_no_model_call_and_reuses_checkpoints(built):
+    config, defs, instance, _ = built
+    results = run_pipeline(defs, instance, config, log=lambda _: None)
+    assert all(r.success for r in results)
+    calls = [m.metadata["model_calls"].value for r in results for m in r.asset_materializations_for_node("mllm_captions")]
+    assert calls and sum(calls) == 0
+    registry = pd.read_parquet(config.tables_dir / "baseline_models.parquet")
+    assert not registry["trained"].any()
+    captions = table(config, "mllm_captions")
+    assert captions["cache_hit"].all()
+
+
+def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
+    config, defs, instance, _ = built
+    folder = config.landing_dir / "street photos"
+    folder.mkdir(parents=True)
+    for i, color in enumerate(["purple", "orange", "teal"]):
+        buffer = io.BytesIO()
+        Image.new("RGB", (80, 60), color).save(buffer, format="PNG")
+        (folder / f"photo{i}.png").write_bytes(buffer.getvalue())
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
+
+    sensor = defs.get_sensor_def("landing_sensor")
+    result = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    assert [r.partition_key for r in result.run_requests] == ["street_photos"]
+    key = result.run_requests[0].run_key
+    assert result.dynamic_partitions_requests[0].partition_keys == ["street_photos"]
+    instance.add_dynamic_partitions("prompt_batches", ["street_photos"])
+
+    # Same bytes: same run key. New bytes: a new run key.
+    again = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    assert again.run_requests[0].run_key == key and not again.dynamic_partitions_requests
+    (folder / "photo0.png").write_bytes((folder / "photo1.png").read_bytes())
+    changed = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    assert changed.run_requests[0].run_key != key
+
+    results = run_pipeline(defs, instance, config, log=lambda _: None)
+    assert all(r.success for r in results)
+    images = pd.read_parquet(config.tables_dir / "synthetic_images" / "street_photos.parquet")
+    failed = images[images["status"] == "failed"]
+    assert len(images) == 4 and len(failed) == 1
+    assert "broken.jpg" in failed["error"].iloc[0] and "not a decodable image" in failed["error"].iloc[0]
+    captions = table(config, "mllm_captions")
+    landed = captions[captions["batch"] == "street_photos"]
+    assert len(landed) == 8 and (landed["parse_status"] == "error").sum() == 2
+    nodes = table(config, "centrality_table")
+    assert (nodes["batch"] == "street_photos").sum() == 6  # 3 decodable images x 2 models reach the graph
+
+
+def test_nightly_schedule_plans_missing_partitions_only(built):
+    config, defs, instance, _ = built
+    schedule = defs.get_schedule_def("nightly_batch")
+    context = dg.build_schedule_context(instance=instance)
+    fresh = schedule.evaluate_tick(context)
+    assert not fresh.run_requests
+    instance.add_dynamic_partitions("prompt_batches", ["b001x"])
+    stale = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in stale.run_requests] == ["b001x"]
+    assert stale.run_requests[0].tags["workbench/reason"] == "missing"
+    downstream = defs.get_schedule_def("nightly_model_batch").evaluate_tick(context)
+    assert not downstream.run_requests  # waits for its batch to land first
+    instance.delete_dynamic_partition("prompt_batches", "b001x")
+
+
+def test_a_failing_blocking_check_stops_downstream_work(built):
+    config, defs, instance, _ = built
+    from workbench_dagster.cache import CallCache
+
+    cache = CallCache(config.cache_dir / "calls")
+    for path in (config.cache_dir / "calls").glob("*/*.json"):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["batch"] == "b001" and record["model"] == "base-a":
+            record["labels"] = ["riot"]  # outside the taxonomy
+            cache.put(path.stem, record)
+    key = dg.MultiPartitionKey({"model": "base-a", "batch": "b001"})
+    result = dg.materialize([*defs.assets, *defs.asset_checks], instance=instance, resources=defs.resources,
+                            selection=dg.AssetSelection.assets("mllm_captions", "preprocessed_text"),
+                            partition_key=str(key), raise_on_error=False)
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [("mllm_captions", "expectations")]
+    assert "riot" in failed[0].metadata["report"].value
+    assert not result.asset_materializations_for_node("preprocessed_text")
