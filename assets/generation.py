@@ -40,11 +40,12 @@ def prompts(context: dg.AssetExecutionContext, workbench: WorkbenchResource) -> 
 def synthetic_images(context: dg.AssetExecutionContext, workbench: WorkbenchResource, prompts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     """One image per prompt, stored content-addressed; a file that does not decode becomes a failure row."""
     store = workbench.image_store
-    df = make_images(workbench.config, prompts, store)
+    df, rendered = make_images(workbench.config, prompts, store, workbench.call_cache)
     failed = df[df["status"] == "failed"]
     for reason in failed["error"]:
         context.log.warning(f"image not usable: {reason}")
-    metadata = table_metadata(df, ["image_id", "status", "sha256", "error"], n_failed=len(failed), store=store.root.as_posix())
+    metadata = table_metadata(df, ["image_id", "status", "sha256", "error"], n_failed=len(failed), rendered=rendered,
+                              store=store.root.as_posix())
     sheet = contact_sheet(store, df)
     if sheet:
         metadata["contact_sheet"] = png_markdown(sheet, "first images of the batch")

@@ -43,9 +43,10 @@ def build_text_assets(config: WorkbenchConfig) -> list:
         cfg = workbench.config
         device, _ = gpu.pick()
         embedder = TextEmbedder(cfg.embedder.model, device)
-        df = embed_texts(preprocessed_text, embedder, cfg.embedder.model, cfg.embedder.batch_size)
+        df, encoded = embed_texts(preprocessed_text, embedder, cfg.embedder.model, cfg.embedder.batch_size,
+                                  cache=workbench.vector_cache)
         return dg.Output(df, metadata=table_metadata(
-            df, ["text_id", "source", "dim"], embedder=cfg.embedder.model, device=device,
+            df, ["text_id", "source", "dim"], embedder=cfg.embedder.model, device=device, texts_encoded=encoded,
             dim=int(df["dim"].iloc[0]) if len(df) else 0,
         ))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from workbench_dagster.cache import CallCache
+from workbench_dagster.cache import CallCache, VectorCache
 from workbench_dagster.config import WorkbenchConfig, load_config
 from workbench_dagster.storage import ImageStore
 
@@ -33,3 +33,7 @@ class WorkbenchResource(dg.ConfigurableResource):
     @property
     def call_cache(self) -> CallCache:
         return CallCache(self.config.cache_dir / "calls")
+
+    @property
+    def vector_cache(self) -> VectorCache:
+        return VectorCache(self.config.cache_dir / "vectors")

@@ -76,7 +76,7 @@ def build_nightly_schedules(config: WorkbenchConfig, jobs: dict) -> list:
             plan = [p for p in plan_refresh(stages(config, batches), materialized_at(context.instance)) if p.stage == stage_name]
             if not plan:
                 return dg.SkipReason(f"every {stage_name} partition is fresh, or waits on an upstream stage")
-            day = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
+            day = context.scheduled_execution_time.strftime("%Y-%m-%d")
             return [
                 dg.RunRequest(run_key=f"nightly-{day}-{item.stage}-{item.key}",
                               partition_key=str(item.key) if item.key is not None else None,

@@ -1,6 +1,7 @@
 """The whole graph in process on a tiny config: real Dagster runs, real Parquet, a real DuckDB file."""
 
 import io
+from datetime import datetime, timezone
 import json
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("workbench")
     config = load_config(write_config(folder))
     defs = build_definitions(config)
-    instance = dg.DagsterInstance.ephemeral()
+    (folder / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(folder / "dagster_home"))
     results = run_pipeline(defs, instance, config, log=lambda _: None)
     yield config, defs, instance, results
     instance.dispose()
@@ -39,7 +41,7 @@ def test_every_run_succeeds_and_the_warehouse_has_rows(built):
     config, _, _, results = built
     assert all(r.success for r in results)
     with duckdb.connect(str(config.warehouse), read_only=True) as con:
-        counts = {name: con.sql(f"select count(*) from {name}").fetchone()[0] for name in TABLES}
+        counts = {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in TABLES}
     assert all(n > 0 for n in counts.values()), counts
     assert counts["mllm_captions"] == 2 * (48 + 12)
     assert counts["eval_scores"] == 4
@@ -83,18 +85,18 @@ def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
         (folder / f"photo{i}.png").write_bytes(buffer.getvalue())
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
 
-    sensor = defs.get_sensor_def("landing_sensor")
-    result = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    sensor = next(s for s in defs.sensors if s.name == "landing_sensor")
+    result = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
     assert [r.partition_key for r in result.run_requests] == ["street_photos"]
     key = result.run_requests[0].run_key
     assert result.dynamic_partitions_requests[0].partition_keys == ["street_photos"]
     instance.add_dynamic_partitions("prompt_batches", ["street_photos"])
 
     # Same bytes: same run key. New bytes: a new run key.
-    again = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    again = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
     assert again.run_requests[0].run_key == key and not again.dynamic_partitions_requests
     (folder / "photo0.png").write_bytes((folder / "photo1.png").read_bytes())
-    changed = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    changed = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
     assert changed.run_requests[0].run_key != key
 
     results = run_pipeline(defs, instance, config, log=lambda _: None)
@@ -112,15 +114,17 @@ def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
 
 def test_nightly_schedule_plans_missing_partitions_only(built):
     config, defs, instance, _ = built
-    schedule = defs.get_schedule_def("nightly_batch")
-    context = dg.build_schedule_context(instance=instance)
+    schedules = {s.name: s for s in defs.schedules}
+    schedule = schedules["nightly_batch"]
+    context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                        scheduled_execution_time=datetime(2026, 11, 23, 2, tzinfo=timezone.utc))
     fresh = schedule.evaluate_tick(context)
     assert not fresh.run_requests
     instance.add_dynamic_partitions("prompt_batches", ["b001x"])
     stale = schedule.evaluate_tick(context)
     assert [r.partition_key for r in stale.run_requests] == ["b001x"]
     assert stale.run_requests[0].tags["workbench/reason"] == "missing"
-    downstream = defs.get_schedule_def("nightly_model_batch").evaluate_tick(context)
+    downstream = schedules["nightly_model_batch"].evaluate_tick(context)
     assert not downstream.run_requests  # waits for its batch to land first
     instance.delete_dynamic_partition("prompt_batches", "b001x")
 
@@ -132,7 +136,7 @@ def test_a_failing_blocking_check_stops_downstream_work(built):
     cache = CallCache(config.cache_dir / "calls")
     for path in (config.cache_dir / "calls").glob("*/*.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
-        if record["batch"] == "b001" and record["model"] == "base-a":
+        if record.get("batch") == "b001" and record.get("model") == "base-a":
             record["labels"] = ["riot"]  # outside the taxonomy
             cache.put(path.stem, record)
     key = dg.MultiPartitionKey({"model": "base-a", "batch": "b001"})

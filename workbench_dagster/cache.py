@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
+from upath import UPath
 
 from workbench_dagster.storage import write_bytes_atomic
-from upath import UPath
 
 SCHEMA_VERSION = "caption-v1"
 
@@ -69,3 +68,36 @@ class CallCache:
 
     def __contains__(self, key: str) -> bool:
         return self._path(key).exists()
+
+
+class VectorCache:
+    """Embeddings by sha256(embedder, text): comments shared by every model are embedded once."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = UPath(root)
+
+    @staticmethod
+    def key(embedder: str, text: str) -> str:
+        return hashlib.sha256(f"{embedder}\x1f{text}".encode()).hexdigest()
+
+    def _path(self, key: str) -> UPath:
+        return self.root / key[:2] / f"{key}.npy"
+
+    def get(self, key: str):
+        import io
+
+        import numpy as np
+
+        try:
+            return np.load(io.BytesIO(self._path(key).read_bytes()), allow_pickle=False)
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+
+    def put(self, key: str, vector) -> None:
+        import io
+
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+        write_bytes_atomic(self._path(key), buffer.getvalue())

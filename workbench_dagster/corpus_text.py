@@ -50,10 +50,21 @@ def preprocess_texts(texts: pd.DataFrame, languages: tuple[str, ...]) -> pd.Data
     return out[PREPROCESSED_COLUMNS]
 
 
-def embed_texts(texts: pd.DataFrame, embedder, embedder_name: str, batch_size: int) -> pd.DataFrame:
-    vectors = embedder.encode(list(texts["text"]), batch_size=batch_size)
+def embed_texts(texts: pd.DataFrame, embedder, embedder_name: str, batch_size: int, cache=None) -> tuple[pd.DataFrame, int]:
+    """Returns the embeddings and how many texts the model actually encoded (cache misses)."""
+    import numpy as np
+
+    keys = [cache.key(embedder_name, t) for t in texts["text"]] if cache else []
+    found = [cache.get(k) for k in keys] if cache else [None] * len(texts)
+    missing = [i for i, v in enumerate(found) if v is None]
+    fresh = embedder.encode([texts["text"].iloc[i] for i in missing], batch_size=batch_size) if missing else []
+    for i, vector in zip(missing, fresh):
+        found[i] = vector
+        if cache:
+            cache.put(keys[i], vector)
+    vectors = np.stack(found) if found else np.zeros((0, 0), dtype=np.float32)
     out = texts[["text_id", "image_id", "batch", "model", "source"]].copy()
     out["embedder"] = embedder_name
     out["dim"] = vectors.shape[1] if vectors.ndim == 2 else 0
     out["vector"] = [v.astype("float32").tolist() for v in vectors]
-    return out[EMBEDDING_COLUMNS]
+    return out[EMBEDDING_COLUMNS], len(missing)

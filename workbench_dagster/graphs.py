@@ -22,7 +22,7 @@ from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
 # Betweenness and closeness need one Dijkstra per source node; above this many nodes
 # that gets too slow, so they are estimated from a seeded sample of sources.
-EXACT_PATHS_MAX_NODES = 2000
+EXACT_PATHS_MAX_NODES = 500
 PATH_SAMPLE = 500
 SAMPLE_SEED = 0
 DIJKSTRA_BLOCK = 256  # sources per scipy call: block x n distances in memory
@@ -70,9 +70,8 @@ def knn_similarity_graph(
         rows.append(np.broadcast_to(start + block_rows[:, None], top.shape)[keep])
         cols.append(top[keep])
         vals.append(top_sims[keep])
-    adj = sp.csr_matrix(
-        (np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
+    weights = np.minimum(np.concatenate(vals).astype(np.float64), 1.0)  # float32 puts twins at 1 + 1e-7
+    adj = sp.csr_matrix((weights, (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     return adj.maximum(adj.T).tocsr()
 
 

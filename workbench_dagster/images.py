@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from upath import UPath
+
+from workbench_dagster.cache import CallCache, cache_key
 from workbench_dagster.config import WorkbenchConfig
 from workbench_dagster.storage import IMAGE_EXTENSIONS, ImageStore
 
@@ -31,12 +34,21 @@ def _base(row: dict) -> dict:
             "height": None, "source": row["source"]}
 
 
-def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStore) -> pd.DataFrame:
+def _render_key(config: WorkbenchConfig, row: dict) -> str:
+    from workbench_dagster.procedural import RENDERER_VERSION
+
+    return cache_key(backend="procedural", model_id=RENDERER_VERSION, prompt_version="spec", rendered_prompt=row["spec_json"],
+                     image_sha256="", decoding={"width": config.images.width, "height": config.images.height,
+                                                "seed": int(row["seed"])}, schema_version="image-v1")
+
+
+def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStore, cache: CallCache) -> tuple[pd.DataFrame, int]:
+    """Returns the image rows and how many images were rendered (the rest came from the render cache)."""
     import json
 
     from workbench_dagster.procedural import render_image
 
-    rows = []
+    rows, rendered = [], 0
     for row in prompts.to_dict("records"):
         if row["source"] == "folder":
             try:
@@ -44,10 +56,20 @@ def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStor
             except OSError as exc:
                 rows.append({**_base(row), "status": "failed", "error": f"{row['source_file']}: {exc}"})
                 continue
-        else:
-            data = render_image(json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"]))
-        rows.append(_stored_row(row, store, data))
-    return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+            rows.append(_stored_row(row, store, data))
+            continue
+        key = _render_key(config, row)
+        known = cache.get(key)
+        if known and UPath(known["uri"]).exists():
+            rows.append({**_base(row), **known, "status": "ok", "error": None})
+            continue
+        data = render_image(json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"]))
+        rendered += 1
+        stored = _stored_row(row, store, data)
+        if stored["status"] == "ok":
+            cache.put(key, {k: stored[k] for k in ("sha256", "uri", "width", "height")})
+        rows.append(stored)
+    return pd.DataFrame(rows, columns=IMAGE_COLUMNS), rendered
 
 
 def contact_sheet(store: ImageStore, images: pd.DataFrame, n: int = 12, thumb: int = 96) -> bytes | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
 
+RENDERER_VERSION = "procedural-v1"  # bump when a change alters pixels, so the render cache misses
 SUPERSAMPLE = 2  # drawn at twice the size and downscaled: ImageDraw has no anti-aliasing
 DEFAULT_SKIN_TONES = ("#f1c27d", "#e0ac69", "#c68642", "#8d5524", "#5c3a21")
 CLOTHES = ("#d62828", "#f77f00", "#1d3557", "#2a9d8f", "#6a4c93", "#f1faee", "#222222", "#e9c46a", "#457b9d")
