@@ -39,7 +39,14 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
         assets=assets,
         asset_checks=build_checks(config, by_name),
         jobs=list(jobs.values()),
-        sensors=[build_landing_sensor(jobs["batch"])],
+        sensors=[
+            build_landing_sensor(jobs["batch"]),
+            # Running from the start, so eager assets follow a new batch without a click.
+            dg.AutomationConditionSensorDefinition(
+                "workbench_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+                description="Evaluates the assets' eager automation conditions.",
+            ),
+        ],
         schedules=build_nightly_schedules(config, jobs),
         resources={
             "workbench": WorkbenchResource(config_path=str(config.source_path)),
