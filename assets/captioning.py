@@ -68,6 +68,12 @@ def build_captioning_assets(config: WorkbenchConfig) -> list:
         cfg = workbench.config
         model_id, batch = model_and_batch(context)
         device, _ = gpu.pick()
+        model_config = cfg.model(model_id)
+        if model_config.backend != "baseline":
+            from assets.model_captions import caption_partition_with_model
+
+            return caption_partition_with_model(context, workbench, model_config, batch, synthetic_images,
+                                                device=device, dtype=gpu.pick()[1])
         registry = baseline_models.set_index("model")
         if model_id not in registry.index:
             raise dg.Failure(f"model {model_id!r} has no trained checkpoint; materialize baseline_models first")

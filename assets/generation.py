@@ -6,6 +6,7 @@ import pandas as pd
 
 from assets.metadata import png_markdown, table_metadata
 from assets.partitions import BATCH_PARTITIONS
+from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
 from workbench_dagster.batches import batch_prompts, comment_spec
 from workbench_dagster.comments import generate_comments
@@ -37,10 +38,21 @@ def prompts(context: dg.AssetExecutionContext, workbench: WorkbenchResource) -> 
     kinds={"pillow", "parquet"},
     automation_condition=EAGER,
 )
-def synthetic_images(context: dg.AssetExecutionContext, workbench: WorkbenchResource, prompts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
-    """One image per prompt, stored content-addressed; a file that does not decode becomes a failure row."""
+def synthetic_images(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource, gpu: GpuResource, prompts: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """One image per prompt, stored content-addressed; a file that does not decode becomes a failure row.
+
+    images.backend: diffusers generates on the GPU resource's device and dtype (the others ignore it).
+    """
     store = workbench.image_store
-    df, rendered = make_images(workbench.config, prompts, store, workbench.call_cache)
+    device, dtype = gpu.pick() if workbench.config.images.backend == "diffusers" else (None, None)
+    from workbench_dagster.backends.base import BackendUnavailable
+
+    try:
+        df, rendered = make_images(workbench.config, prompts, store, workbench.call_cache, device=device, dtype=dtype)
+    except BackendUnavailable as exc:  # e.g. images.backend: gemini without a key: say what to set
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     failed = df[df["status"] == "failed"]
     for reason in failed["error"]:
         context.log.warning(f"image not usable: {reason}")
@@ -61,6 +73,23 @@ def synthetic_images(context: dg.AssetExecutionContext, workbench: WorkbenchReso
 def synthetic_comments(context: dg.AssetExecutionContext, workbench: WorkbenchResource, prompts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     """Synthetic social-media comments per image, in the scenario's languages, with hashtags and emojis."""
     config = workbench.config
+    if config.comments.backend != "template":  # gemini / openai: one cached call per image
+        from workbench_dagster.api_comments import generate_api_comments
+        from workbench_dagster.backends.base import BackendUnavailable
+
+        records = [{**r, "prompt": r.get("prompt") or "a photo posted by the movement"} for r in prompts.to_dict("records")]
+        try:
+            rows, failures, n_called = generate_api_comments(scenario=config.scenario_data, prompt_rows=records,
+                                                             comments_config=config.comments, cache=workbench.call_cache)
+        except BackendUnavailable as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        for image_id, reason in failures:
+            context.log.warning(f"no comments for {image_id}: {reason}")
+        df = pd.DataFrame(rows, columns=COMMENT_COLUMNS)
+        return dg.Output(df, metadata=table_metadata(
+            df, ["comment_id", "lang", "text"], languages=df["lang"].value_counts().to_dict() if len(df) else {},
+            model_calls=n_called, n_failed_images=len(failures),
+            failures=dg.MetadataValue.md("\n".join(f"- {i}: {r}" for i, r in failures) or "_none_")))
     rows = []
     for row in prompts.to_dict("records"):
         spec = comment_spec(config, row)

@@ -1,4 +1,4 @@
-"""Corpus-level networks per model, over all batches."""
+"""Corpus-level networks per model, over all batches, and how the models' networks differ."""
 
 
 import dagster as dg
@@ -9,11 +9,18 @@ from assets.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.config import WorkbenchConfig
 from workbench_dagster.networks import (
+    BIPARTITE,
+    baseline_visual_features,
     build_semantic_graph,
     centrality_and_communities,
     community_table,
+    compare_models,
+    export_networks,
+    graph_nodes,
+    map_figure,
     network_figure,
 )
+from workbench_dagster.networks import image_divergence as divergence_scores
 
 EAGER = dg.AutomationCondition.eager()
 
@@ -21,19 +28,36 @@ EAGER = dg.AutomationCondition.eager()
 def build_network_assets(config: WorkbenchConfig) -> list:
     partitions = model_partitions(config)
     all_batches = dg.AssetIn(partition_mapping=ALL_BATCHES_OF_MODEL)
+    every_batch = dg.AssetIn(partition_mapping=dg.AllPartitionMapping())
 
     @dg.asset(partitions_def=partitions, group_name="networks", kinds={"networkx", "parquet"},
-              automation_condition=EAGER, ins={"mllm_captions": all_batches, "embeddings": all_batches})
+              automation_condition=EAGER,
+              ins={"mllm_captions": all_batches, "embeddings": all_batches, "synthetic_images": every_batch,
+                   "baseline_models": dg.AssetIn()})
     def semantic_graph(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource,
-        mllm_captions: pd.DataFrame, embeddings: pd.DataFrame,
+        context: dg.AssetExecutionContext, workbench: WorkbenchResource, mllm_captions: pd.DataFrame,
+        embeddings: pd.DataFrame, synthetic_images: pd.DataFrame, baseline_models: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
-        """Edges between a model's images: sparse kNN caption similarity plus label overlap, all batches."""
+        """The model's narrative networks in every configured variant, as one edge table with a `variant`
+        column and a column per similarity layer (the multiplex view), plus the image-label bipartite edges.
+
+        Analysts compare variants to see how much captions and comments, beyond labels, change who
+        is close to whom. The visual layer is the baseline's penultimate layer, so it exists only
+        for baseline models; other models' `labels` variant is label overlap alone.
+        """
         cfg = workbench.config
-        df = build_semantic_graph(context.partition_key, mllm_captions, embeddings, cfg.scenario_data.label_ids, cfg.graph)
+        model = context.partition_key
+        visual = None
+        registry = baseline_models.set_index("model") if len(baseline_models) else pd.DataFrame()
+        if model in registry.index:
+            ids = list(graph_nodes(mllm_captions)["image_id"])
+            visual = baseline_visual_features(registry.loc[model, "checkpoint"], synthetic_images, ids,
+                                              workbench.image_store.get)
+        df = build_semantic_graph(model, mllm_captions, embeddings, cfg.scenario_data.label_ids, cfg.graph, visual)
+        counts = df["variant"].value_counts().to_dict() if len(df) else {}
         return dg.Output(df, metadata=table_metadata(
-            df, ["source", "target", "weight"], nodes=int(mllm_captions["image_id"].nunique()),
-            mean_weight=float(df["weight"].mean()) if len(df) else 0.0,
+            df, ["variant", "source", "target", "weight"], nodes=int(mllm_captions["image_id"].nunique()),
+            edges_per_variant=counts, visual_layer=bool(visual), layer_weights=cfg.graph.layer_weights.model_dump(),
         ))
 
     @dg.asset(partitions_def=partitions, group_name="networks", kinds={"networkx", "graspologic", "parquet"},
@@ -42,23 +66,66 @@ def build_network_assets(config: WorkbenchConfig) -> list:
         context: dg.AssetExecutionContext, workbench: WorkbenchResource,
         mllm_captions: pd.DataFrame, semantic_graph: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
-        """Degree, strength, betweenness, eigenvector, PageRank and closeness per image, and its Leiden community."""
+        """Who holds each variant together: degree, strength, betweenness (sampled on big graphs),
+        eigenvector, PageRank and closeness per image, its Leiden community and hierarchical Leiden path,
+        and 2-D map coordinates; for the bipartite variant, the same per label of its label projection.
+
+        Also writes GEXF and GraphML per variant for Gephi, and pictures of each network.
+        """
         cfg = workbench.config
-        df, stats = centrality_and_communities(context.partition_key, mllm_captions, semantic_graph, cfg.graph)
-        picture = figure_png(network_figure(df, semantic_graph, f"{context.partition_key}: communities", cfg.graph.seed))
+        model = context.partition_key
+        df, stats = centrality_and_communities(model, mllm_captions, semantic_graph, cfg.graph)
+        exports = export_networks(model, mllm_captions, semantic_graph, df, cfg.data_dir / "exports")
+        pictures = {}
+        for variant in stats:
+            if variant == BIPARTITE:
+                continue
+            nodes = df[df["variant"] == variant]
+            edges = semantic_graph[semantic_graph["variant"] == variant]
+            pictures[f"network_{variant}"] = png_markdown(
+                figure_png(network_figure(nodes, edges, f"{model} / {variant}: communities", cfg.graph.seed)),
+                f"{variant} network")
+            pictures[f"map_{variant}"] = png_markdown(
+                figure_png(map_figure(nodes, f"{model} / {variant}: spectral map")), f"{variant} map")
+        files = {f"{variant}_{fmt}": dg.MetadataValue.path(path)
+                 for variant, paths in exports.items() for fmt, path in paths.items()}
         return dg.Output(df, metadata=table_metadata(
-            df.sort_values("pagerank", ascending=False), ["node", "pagerank", "betweenness", "community"],
-            **{k: v for k, v in stats.items() if v is not None}, network=png_markdown(picture, "semantic network"),
+            df.sort_values("pagerank", ascending=False), ["variant", "node", "pagerank", "betweenness", "community"],
+            graph_stats=dg.MetadataValue.json(stats), **files, **pictures,
         ))
 
     @dg.asset(partitions_def=partitions, group_name="networks", kinds={"scikitlearn", "parquet"},
               automation_condition=EAGER, ins={"mllm_captions": all_batches, "preprocessed_text": all_batches})
     def communities(
-        context: dg.AssetExecutionContext, centrality_table: pd.DataFrame,
+        context: dg.AssetExecutionContext, centrality_table: pd.DataFrame, semantic_graph: pd.DataFrame,
         mllm_captions: pd.DataFrame, preprocessed_text: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
-        """Each Leiden community summarised: size, top labels, c-TF-IDF keywords and its most central images."""
-        df = community_table(context.partition_key, centrality_table, mllm_captions, preprocessed_text)
-        return dg.Output(df, metadata=table_metadata(df, ["community", "size", "top_labels", "keywords"]))
+        """Each community of each variant as a card a researcher can read: size, labels over-represented
+        against the corpus (lift), c-TF-IDF keywords of captions and comments, its most central images
+        and a one-paragraph summary. Level 0 is the flat Leiden partition; levels 1.. the hierarchy, with
+        the partition's modularity on every row."""
+        df = community_table(context.partition_key, centrality_table, mllm_captions, preprocessed_text, semantic_graph)
+        levels = df.groupby(["variant", "level"])["modularity"].first().round(4) if len(df) else pd.Series(dtype=float)
+        return dg.Output(df, metadata=table_metadata(
+            df, ["variant", "level", "community", "size", "top_labels", "keywords"],
+            modularity_per_level=dg.MetadataValue.json({f"{v}/{lvl}": float(m) for (v, lvl), m in levels.items()}),
+        ))
 
-    return [semantic_graph, centrality_table, communities]
+    @dg.asset(group_name="networks", kinds={"scikitlearn", "parquet"}, automation_condition=EAGER)
+    def network_comparison(centrality_table: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+        """Do the models tell the same story? Per variant and pair of models: ARI and NMI between their
+        Leiden partitions over the images both placed, and the overlap of their ten most central
+        images and labels."""
+        df = compare_models(centrality_table)
+        return dg.Output(df, metadata=table_metadata(df, ["variant", "model_a", "model_b", "ari", "nmi"]))
+
+    @dg.asset(group_name="networks", kinds={"graspologic", "parquet"}, automation_condition=EAGER)
+    def image_divergence(semantic_graph: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+        """Where the models diverge: every model's graph of a variant embedded jointly (omnibus embedding
+        over the images all models share), and each image scored by how far apart the models place it."""
+        df = divergence_scores(semantic_graph, config.graph.seed)
+        top = df.sort_values("divergence", ascending=False)
+        return dg.Output(df, metadata=table_metadata(top, ["variant", "image_id", "divergence"]))
+
+    return [semantic_graph, centrality_table, communities, network_comparison, image_divergence]
+

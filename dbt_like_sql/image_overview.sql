@@ -8,6 +8,7 @@ SELECT
     c.labels AS predicted_labels,
     c.caption,
     c.parse_status,
+    g.variant AS graph_variant,
     g.community,
     g.pagerank
 FROM mllm_captions AS c
@@ -16,5 +17,7 @@ LEFT JOIN synthetic_images AS i
 LEFT JOIN prompts AS p
     ON p.image_id = c.image_id
 LEFT JOIN centrality_table AS g
-    ON g.model = c.model AND g.node = c.image_id
+    ON g.model = c.model AND g.node = c.image_id AND g.node_type = 'image'
+    -- the richest image variant: variant names grow as layers are added
+    AND g.variant = (SELECT max(variant) FROM centrality_table WHERE node_type = 'image')
 ORDER BY c.model, c.batch, c.image_id

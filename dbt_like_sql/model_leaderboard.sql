@@ -14,6 +14,28 @@ WITH scores AS (
     WHERE NOT coalesce(is_training_batch, false)
     GROUP BY model
 ),
+intervals AS (
+    -- Pooled over every held-out image of the model, with a bootstrap 95% interval over images.
+    SELECT
+        model,
+        max(estimate) FILTER (WHERE metric = 'f1_micro') AS f1_micro,
+        max(ci_low)   FILTER (WHERE metric = 'f1_micro') AS f1_micro_ci_low,
+        max(ci_high)  FILTER (WHERE metric = 'f1_micro') AS f1_micro_ci_high,
+        max(ci_low)   FILTER (WHERE metric = 'f1_macro') AS f1_macro_ci_low,
+        max(ci_high)  FILTER (WHERE metric = 'f1_macro') AS f1_macro_ci_high
+    FROM metric_intervals
+    GROUP BY model
+),
+beats AS (
+    -- Paired bootstrap on the same images: the models this one beats on micro F1 beyond chance.
+    SELECT
+        model,
+        string_agg(other_model, ', ' ORDER BY other_model) FILTER (WHERE verdict = 'better') AS significantly_beats,
+        count(*) FILTER (WHERE verdict = 'no clear difference')                           AS n_models_tied
+    FROM model_comparisons
+    WHERE metric = 'f1_micro'
+    GROUP BY model
+),
 calls AS (
     SELECT
         model,
@@ -28,11 +50,17 @@ calls AS (
     GROUP BY model
 )
 SELECT
-    rank() OVER (ORDER BY s.f1_micro DESC NULLS LAST) AS rank,
+    rank() OVER (ORDER BY coalesce(i.f1_micro, s.f1_micro) DESC NULLS LAST) AS rank,
     model,
     s.n_batches,
     s.n_images,
-    s.f1_micro,
+    coalesce(i.f1_micro, s.f1_micro) AS f1_micro,
+    i.f1_micro_ci_low,
+    i.f1_micro_ci_high,
+    b.significantly_beats,
+    coalesce(b.n_models_tied, 0) AS n_models_tied,
+    i.f1_macro_ci_low,
+    i.f1_macro_ci_high,
     s.f1_macro,
     s.subset_accuracy,
     s.hamming_loss,
@@ -45,4 +73,6 @@ SELECT
     coalesce(c.total_tokens, 0) AS total_tokens
 FROM scores AS s
 FULL OUTER JOIN calls AS c USING (model)
+LEFT JOIN intervals AS i USING (model)
+LEFT JOIN beats AS b USING (model)
 ORDER BY rank, model

@@ -12,8 +12,11 @@ from workbench_dagster.config import WorkbenchConfig
 from workbench_dagster.freshness import Stage, plan_refresh
 
 BATCH_ASSETS = ("prompts", "synthetic_images", "synthetic_comments")
-MODEL_BATCH_ASSETS = ("mllm_captions", "preprocessed_text", "embeddings", "eval_scores")
+MODEL_BATCH_ASSETS = ("mllm_captions", "preprocessed_text", "embeddings", "eval_scores", "image_scores", "per_label_scores")
 MODEL_ASSETS = ("semantic_graph", "centrality_table", "communities")
+NETWORK_COMPARE_ASSETS = ("network_comparison", "image_divergence")  # unpartitioned, reading every model
+MODEL_EVAL_ASSETS = ("metric_intervals", "model_comparisons", "baseline_versions")  # per model, reading every batch
+BATCH_EVAL_ASSETS = ("review_queue", "human_reviews", "human_eval_scores", "agreement", "drift")  # per batch, reading every model
 
 
 def stages(config: WorkbenchConfig, batches: list[str]) -> list[Stage]:
@@ -27,11 +30,22 @@ def stages(config: WorkbenchConfig, batches: list[str]) -> list[Stage]:
         Stage("model_batch", MODEL_BATCH_ASSETS, tuple(multi),
               lambda key: [(a, key.keys_by_dimension["batch"]) for a in BATCH_ASSETS] + [("baseline_models", None)],
               after=("batch", "baseline")),
-        Stage("model", MODEL_ASSETS, tuple(models),
-              lambda key: [(a, k) for a in MODEL_BATCH_ASSETS for k in multi if k.keys_by_dimension["model"] == key],
+        Stage("batch_eval", BATCH_EVAL_ASSETS, tuple(batches),
+              lambda key: [("mllm_captions", k) for k in multi if k.keys_by_dimension["batch"] == key],
               after=("model_batch",)),
-        Stage("warehouse", ("warehouse",), (None,),
+        Stage("model_eval", MODEL_EVAL_ASSETS, tuple(models),
+              lambda key: [("image_scores", k) for k in multi] + [("human_reviews", b) for b in batches],
+              after=("model_batch", "batch_eval")),
+        Stage("model", MODEL_ASSETS, tuple(models),
+              lambda key: [(a, k) for a in MODEL_BATCH_ASSETS for k in multi if k.keys_by_dimension["model"] == key]
+              + [("synthetic_images", b) for b in batches] + [("baseline_models", None)],
+              after=("model_batch",)),
+        Stage("network_compare", NETWORK_COMPARE_ASSETS, (None,),
               lambda key: [(a, m) for a in MODEL_ASSETS for m in models], after=("model",)),
+        Stage("warehouse", ("warehouse",), (None,),
+              lambda key: [(a, m) for a in MODEL_ASSETS + MODEL_EVAL_ASSETS for m in models]
+              + [(a, b) for a in BATCH_EVAL_ASSETS for b in batches] + [(a, None) for a in NETWORK_COMPARE_ASSETS],
+              after=("model", "network_compare", "model_eval", "batch_eval")),
     ]
 
 
@@ -49,6 +63,9 @@ STAGE_JOBS = {
     "baseline": ("train_baseline", "15 2 * * *"),
     "model_batch": ("caption_and_score", "30 2 * * *"),
     "model": ("build_networks", "0 3 * * *"),
+    "network_compare": ("compare_networks", "15 3 * * *"),
+    "model_eval": ("score_models", "45 2 * * *"),
+    "batch_eval": ("score_agreement", "50 2 * * *"),
     "warehouse": ("publish_warehouse", "30 3 * * *"),
 }
 

@@ -20,7 +20,10 @@ def test_code_location_loads_without_warnings():
     dg.Definitions.validate_loadable(defs)
     names = {a.key.to_user_string() for a in defs.assets}
     assert {"prompts", "synthetic_images", "synthetic_comments", "baseline_models", "mllm_captions", "preprocessed_text",
-            "embeddings", "eval_scores", "semantic_graph", "centrality_table", "communities", "warehouse"} == names
+            "embeddings", "eval_scores", "semantic_graph", "centrality_table", "communities", "warehouse",
+            "image_scores", "per_label_scores", "metric_intervals", "model_comparisons", "agreement",
+            "review_queue", "human_reviews", "human_eval_scores", "drift", "baseline_versions",
+            "network_comparison", "image_divergence"} == names
 
 
 def test_every_asset_has_description_group_and_kinds():
@@ -38,7 +41,8 @@ def test_gpu_assets_run_in_the_gpu_pool_and_the_instance_caps_it():
     from workbench_dagster.definitions import defs
 
     pools = {a.key.to_user_string(): a.op.pool for a in defs.assets}
-    assert {k for k, v in pools.items() if v == "gpu"} == {"baseline_models", "mllm_captions", "embeddings"}
+    assert {k for k, v in pools.items() if v == "gpu"} == {"baseline_models", "mllm_captions", "embeddings",
+                                                                 "baseline_versions"}
     instance_config = yaml.safe_load((ROOT / ".dagster_home" / "dagster.yaml").read_text(encoding="utf-8"))
     assert instance_config["concurrency"]["pools"]["default_limit"] == 1
 

@@ -217,9 +217,13 @@ def test_summarize_communities():
     assert not {"the", "with", "de", "la", "una", "con", "el", "y"} & set(protest["keywords"] + beach["keywords"])
     assert "mar" in beach["keywords"] or "sea" in beach["keywords"]
     assert protest["central_images"] == ["p2", "p3", "p1"] and beach["central_images"] == ["b2", "b1"]
+    # signs: 2 of 3 here, 2 of 5 overall -> lift 1.67; protest is only here (lift 5/3); outdoor is below 1.5
+    assert protest["overrepresented_labels"] == ["protest", "signs or banners"]
+    assert protest["label_lift"] == pytest.approx([5 / 3, 5 / 3], abs=1e-4)
+    assert beach["overrepresented_labels"] == ["beach"]
     assert protest["summary"].startswith(
         "Community 0: 3 images, mostly protest, signs or banners and outdoor; keywords: banners, protesters"
     )
     assert summarize_communities({}, centrality, labels, texts).columns.tolist() == SUMMARY_COLUMNS
     silent = summarize_communities({"x": 0}, centrality.iloc[:0], {}, {"x": "the and of"})
-    assert silent.loc[0, "keywords"] == [] and silent.loc[0, "summary"] == "Community 0: 1 image, no labels."
+    assert silent.loc[0, "keywords"] == [] and silent.loc[0, "summary"] == "Community 0: 1 image, no labels. Most central: x."

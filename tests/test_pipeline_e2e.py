@@ -47,12 +47,48 @@ def test_every_run_succeeds_and_the_warehouse_has_rows(built):
     assert counts["eval_scores"] == 4
 
 
+def test_networks_have_every_variant_exports_and_a_model_comparison(built):
+    config, *_ = built
+    edges, nodes = table(config, "semantic_graph"), table(config, "centrality_table")
+    variants = {"labels", "labels_captions", "labels_captions_comments"}
+    assert set(edges["variant"]) == variants | {"image_label"}
+    assert set(nodes.loc[nodes["node_type"] == "label", "variant"]) == {"image_label"}
+    assert (edges.loc[edges["variant"] == "labels", "visual_similarity"] > 0).any()  # baseline models: visual layer
+    for model in ("base-a", "base-b"):
+        for variant in variants | {"image_label"}:
+            assert (config.data_dir / "exports" / model / f"{variant}.gexf").exists()
+            assert (config.data_dir / "exports" / model / f"{variant}.graphml").exists()
+    comparison = table(config, "network_comparison")
+    assert set(comparison["variant"]) == variants and comparison["ari"].between(-1, 1).all()
+    assert set(table(config, "image_divergence")["variant"]) == variants
+    summary = table(config, "community_summary")
+    assert set(summary["variant"]) == variants
+
+
 def test_leaderboard_ranks_both_models_on_held_out_batches_only(built):
     config, *_ = built
     board = table(config, "model_leaderboard").sort_values("rank")
     assert sorted(board["model"]) == ["base-a", "base-b"]
     assert set(board["n_batches"]) == {1}  # b001 only: the training batch is excluded
     assert board["f1_micro"].between(0, 1).all()
+
+
+def test_evaluation_tables_carry_intervals_per_label_scores_and_agreement(built):
+    config, _, _, results = built
+    board = table(config, "model_leaderboard")
+    assert board["f1_micro_ci_low"].notna().all()
+    assert ((board["f1_micro_ci_low"] <= board["f1_micro"]) & (board["f1_micro"] <= board["f1_micro_ci_high"])).all()
+    n_labels = len(config.scenario_data.label_ids)
+    per_label = table(config, "per_label_scores")
+    assert len(per_label) == 2 * 2 * n_labels
+    held_out = per_label[per_label["batch"] == "b001"].groupby("model")[["tp", "fp", "fn", "tn"]].sum().sum(axis=1)
+    assert (held_out == 12 * n_labels).all()  # every cell of every image lands in one confusion count
+    comparisons = table(config, "model_comparisons")
+    assert len(comparisons) == 2 * len(comparisons["metric"].unique())
+    agreement = table(config, "agreement")
+    assert set(agreement["batch"]) == {"train", "b001"} and set(agreement["comparison"]) == {"models"}
+    heatmaps = [m.metadata.get("confusion_heatmap") for r in results for m in r.asset_materializations_for_node("per_label_scores")]
+    assert heatmaps and all(h is not None and "data:image/png;base64," in h.value for h in heatmaps)
 
 
 def test_checks_ran_and_passed(built):
@@ -109,7 +145,8 @@ def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
     landed = captions[captions["batch"] == "street_photos"]
     assert len(landed) == 8 and (landed["parse_status"] == "error").sum() == 2
     nodes = table(config, "centrality_table")
-    assert (nodes["batch"] == "street_photos").sum() == 6  # 3 decodable images x 2 models reach the graph
+    landed_nodes = nodes[(nodes["batch"] == "street_photos") & (nodes["variant"] == "labels")]
+    assert len(landed_nodes) == 6  # 3 decodable images x 2 models reach the graph
 
 
 def test_nightly_schedule_plans_missing_partitions_only(built):
@@ -148,3 +185,54 @@ def test_a_failing_blocking_check_stops_downstream_work(built):
     assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [("mllm_captions", "expectations")]
     assert "riot" in failed[0].metadata["report"].value
     assert not result.asset_materializations_for_node("preprocessed_text")
+
+
+def test_review_queue_out_and_reviews_in_through_the_sensor(built):
+    config, defs, instance, _ = built
+    queue_dir = config.data_dir / "reviews" / "queue" / "b001"
+    tasks = json.loads((queue_dir / "tasks.json").read_text())
+    assert tasks and all(t["data"]["batch"] == "b001" for t in tasks)
+    assert "<Rating" in (queue_dir / "labeling_config.xml").read_text()
+    image_ids = [t["data"]["image_id"] for t in tasks[:2]]
+    label = config.scenario_data.label_ids[0]
+
+    inbox = config.data_dir / "reviews" / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    export = [{"id": n, "data": tasks[n]["data"], "annotations": [
+        {"id": 100 + n * 10 + r, "completed_by": r, "was_cancelled": False, "result": [
+            {"from_name": "labels", "to_name": "image", "type": "choices", "value": {"choices": [label]}},
+            {"from_name": "relevance", "to_name": "image", "type": "rating", "value": {"rating": 3 + r}}]}
+        for r in (1, 2)]} for n in range(2)]
+    (inbox / "label-studio-export.json").write_text(json.dumps(export))
+    (inbox / "sheet.csv").write_text(f"image_id,reviewer,labels,relevance\n{image_ids[0]},zoe,not_a_label,9\n")
+
+    sensor = next(s for s in defs.sensors if s.name == "review_inbox_sensor")
+    requests = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
+    assert "b001" in {r.partition_key for r in requests}
+    result = dg.materialize([*defs.assets, *(defs.asset_checks or [])], instance=instance, resources=defs.resources,
+                            selection=dg.AssetSelection.assets("human_reviews", "human_eval_scores", "agreement"),
+                            partition_key="b001")
+    assert result.success
+    meta = result.asset_materializations_for_node("human_reviews")[0].metadata
+    assert meta["rejected_files"].value == 1 and meta["accepted_files"].value == 1
+    report = (inbox / "sheet.csv.rejected.txt").read_text()
+    assert "label 'not_a_label' is not in the taxonomy" in report and "rating '9' is outside 1-5" in report
+
+    reviews = pd.read_parquet(config.tables_dir / "human_reviews" / "b001.parquet")
+    assert sorted(zip(reviews["image_id"], reviews["reviewer"])) == sorted((i, f"user-{r}") for i in image_ids for r in (1, 2))
+    humans = pd.read_parquet(config.tables_dir / "human_eval_scores" / "b001.parquet")
+    assert sorted(humans["model"]) == ["base-a", "base-b"] and (humans["n_reviewed"] == 2).all()
+    agreement = pd.read_parquet(config.tables_dir / "agreement" / "b001.parquet")
+    assert {"models", "humans", "model_vs_humans:base-a"} <= set(agreement["comparison"])
+
+    # Human corrections retrain the baseline: version 2 next to version 1, on the same held-out images.
+    before = pd.read_parquet(config.tables_dir / "baseline_versions" / "base-a.parquet")
+    assert before["version"].tolist() == [1]
+    retrain = dg.materialize([*defs.assets, *(defs.asset_checks or [])], instance=instance, resources=defs.resources,
+                             selection=dg.AssetSelection.assets("baseline_versions"), partition_key="base-a")
+    assert retrain.success
+    versions = pd.read_parquet(config.tables_dir / "baseline_versions" / "base-a.parquet").set_index("version")
+    assert versions.index.tolist() == [1, 2] and versions.loc[2, "trained"] and versions.loc[2, "n_corrections"] == 2
+    assert versions.loc[2, "fingerprint"] != versions.loc[1, "fingerprint"]
+    assert versions.loc[1, "n_eval"] == versions.loc[2, "n_eval"] == 12 - 2  # reviewed images left the held-out set
+    assert versions.loc[2, "verdict_vs_v1"] in {"better", "worse", "no clear difference"}

@@ -64,13 +64,27 @@ def tables(tmp_path: Path) -> Path:
             ])
     for model in ("m_good", "m_bad"):
         write(root, f"centrality_table/{model}.parquet", [
-            {"model": model, "node": image, "batch": image[:2], "degree": 1, "strength": 1.0,
-             "betweenness": 0.0, "eigenvector": 0.5, "pagerank": 0.25, "closeness": 1.0, "community": 0}
-            for image in ("b1-i1", "b1-i2", "b2-i1", "b2-i2")
+            {"model": model, "variant": variant, "node": image, "node_type": "image", "batch": image[:2], "degree": 1,
+             "strength": 1.0, "betweenness": 0.0, "eigenvector": 0.5, "pagerank": 0.25 if variant == "labels_captions" else 0.5,
+             "closeness": 1.0, "community": 0, "hierarchy": [0], "x": 0.0, "y": 0.0}
+            for variant in ("labels", "labels_captions") for image in ("b1-i1", "b1-i2", "b2-i1", "b2-i2")
         ])
         write(root, f"communities/{model}.parquet", [
-            {"model": model, "community": 0, "size": 4, "top_labels": ["cat"], "keywords": ["cat"],
-             "central_images": ["b1-i1"], "summary": "cats"}
+            {"model": model, "variant": "labels_captions", "level": level, "community": 0, "parent": None, "size": 4,
+             "modularity": 0.0, "top_labels": ["cat"], "overrepresented_labels": [], "label_lift": [],
+             "keywords": ["cat"], "central_images": ["b1-i1"], "summary": "cats"}
+            for level in (0, 1)
+        ])
+        good = model == "m_good"
+        write(root, f"metric_intervals/{model}.parquet", [
+            {"model": model, "metric": metric, "n_images": 2, "n_batches": 1, "estimate": est, "ci_low": est - 0.2,
+             "ci_high": min(est + 0.05, 1.0), "n_boot": 1000, "seed": 1}
+            for metric, est in (("f1_micro", 0.9 if good else 0.1), ("f1_macro", 0.5))
+        ])
+        write(root, f"model_comparisons/{model}.parquet", [
+            {"model": model, "other_model": "m_bad" if good else "m_good", "metric": "f1_micro", "n_images": 2,
+             "difference": 0.8 if good else -0.8, "ci_low": 0.6 if good else -0.9, "ci_high": 0.9 if good else -0.6,
+             "p_value": 0.0, "verdict": "better" if good else "worse", "n_boot": 1000, "seed": 1}
         ])
     return root
 
@@ -84,8 +98,8 @@ def test_views_cover_every_asset_folder_at_any_depth(tables: Path, tmp_path: Pat
     result = build_warehouse(tables, tmp_path / "no_sql", tmp_path / "wh" / "warehouse.duckdb")
 
     assert result["views"] == {
-        "centrality_table": 8, "communities": 2, "eval_scores": 4, "mllm_captions": 8, "prompts": 5,
-        "synthetic_images": 4,
+        "centrality_table": 16, "communities": 4, "eval_scores": 4, "metric_intervals": 4, "mllm_captions": 8,
+        "model_comparisons": 2, "prompts": 5, "synthetic_images": 4,
     }
     assert result["models"] == {} and result["order"] == []
     extra = query(result["path"], "SELECT seed, prompt FROM prompts WHERE batch = 'b3'")
@@ -104,6 +118,9 @@ def test_repository_models_build_with_expected_contents(tables: Path, tmp_path: 
     assert board["n_failures"].tolist() == [0, 1]
     assert board["total_tokens"].tolist() == [24, 24]
     assert board["f1_micro"].tolist() == pytest.approx([0.9, 0.1])
+    assert board["f1_micro_ci_low"].tolist() == pytest.approx([0.7, -0.1])
+    assert board["f1_micro_ci_high"].tolist() == pytest.approx([0.95, 0.15])
+    assert board["significantly_beats"].iloc[0] == "m_bad" and pd.isna(board["significantly_beats"].iloc[1])
     assert board["caption_cosine"].isna().all()
 
     labels = query(result["path"], "SELECT * FROM label_frequency WHERE model = 'm_bad' ORDER BY label")
@@ -198,3 +215,12 @@ def test_rebuild_replaces_the_file_under_an_open_reader(tables: Path, tmp_path: 
     finally:
         reader.close()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".wal"))]
+
+
+def test_unpartitioned_tables_are_views_too(tables: Path, tmp_path: Path) -> None:
+    write(tables, "network_comparison.parquet", [{"variant": "labels", "model_a": "m_bad", "model_b": "m_good",
+                                                  "ari": 0.5}])
+    write(tables, "_scratch.parquet", [{"a": 1}])
+    result = build_warehouse(tables, tmp_path / "no_sql", tmp_path / "wh" / "warehouse.duckdb")
+    assert result["views"]["network_comparison"] == 1 and "_scratch" not in result["views"]
+    assert query(result["path"], "SELECT ari FROM network_comparison")["ari"].tolist() == [0.5]

@@ -15,7 +15,7 @@ from workbench_dagster.cache import CallCache, cache_key
 CAPTION_COLUMNS = [
     "image_id", "batch", "model", "backend", "labels", "label_scores_json", "caption", "raw_output",
     "parse_status", "error", "latency_ms", "input_tokens", "output_tokens", "cost_usd", "cache_hit",
-    "is_training_batch",
+    "is_training_batch", "response_mode", "n_dropped_labels",
 ]
 
 
@@ -34,6 +34,7 @@ def failure_row(image: ImageInput, model_id: str, backend: str, reason: str, is_
         "labels": [], "label_scores_json": None, "caption": None, "raw_output": None,
         "parse_status": "error", "error": reason, "latency_ms": None, "input_tokens": 0,
         "output_tokens": 0, "cost_usd": 0.0, "cache_hit": False, "is_training_batch": is_training_batch,
+        "response_mode": None, "n_dropped_labels": 0,
     }
 
 
@@ -64,7 +65,8 @@ def caption_with_baseline(
         cached = cache.get(key)
         if cached is not None:
             rows[image.image_id] = {**cached, "image_id": image.image_id, "batch": image.batch, "cache_hit": True,
-                                    "is_training_batch": is_training_batch}
+                                    "is_training_batch": is_training_batch, "response_mode": cached.get("response_mode", "scores"),
+                                    "n_dropped_labels": cached.get("n_dropped_labels", 0)}
             continue
         try:
             pending.append((image, key, decode_image(image.data)))
@@ -85,6 +87,7 @@ def caption_with_baseline(
                 "caption": template_caption(labels, label_names), "raw_output": json.dumps({"scores": scores}, sort_keys=True),
                 "parse_status": "ok", "error": None, "latency_ms": per_image_ms, "input_tokens": 0,
                 "output_tokens": 0, "cost_usd": 0.0, "cache_hit": False, "is_training_batch": is_training_batch,
+                "response_mode": "scores", "n_dropped_labels": 0,
             }
             cache.put(key, row)
             rows[image.image_id] = row

@@ -37,21 +37,107 @@ class BatchConfig(Strict):
 
 
 class ImagesConfig(Strict):
-    backend: Literal["procedural"] = "procedural"
+    backend: Literal["procedural", "diffusers", "gemini"] = "procedural"
     width: int = Field(320, ge=64, le=4096)
     height: int = Field(240, ge=64, le=4096)
+    # diffusers only (pip install -e '.[diffusers]'): hub id or local folder of a text-to-image pipeline
+    model: str | None = None  # e.g. black-forest-labs/FLUX.1-schnell, stabilityai/sdxl-turbo
+    revision: str | None = None
+    steps: int = Field(4, ge=1, le=200)
+    guidance_scale: float = Field(0.0, ge=0)  # 0 for the distilled FLUX-schnell / SDXL-Turbo
+    # gemini only: `model` is a Gemini image model (e.g. gemini-2.5-flash-image); the key comes from the
+    # environment variable named by api_key_env (default GOOGLE_API_KEY)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = Field(120.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _diffusers_model(self) -> "ImagesConfig":
+        if self.backend == "diffusers" and not self.model:
+            raise ValueError("images: backend 'diffusers' needs `model` (e.g. black-forest-labs/FLUX.1-schnell, "
+                             "stabilityai/sdxl-turbo, or a local folder)")
+        if self.backend == "gemini" and not self.model:
+            raise ValueError("images: backend 'gemini' needs `model`, a Gemini image model such as gemini-2.5-flash-image")
+        return self
 
 
 class CommentsConfig(Strict):
-    backend: Literal["template"] = "template"
+    backend: Literal["template", "gemini", "openai"] = "template"
     per_image: int = Field(3, ge=0, le=50)
+    # gemini / openai only: provider model name, endpoint and the NAME of the env var with the key
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    concurrency: int = Field(4, ge=1, le=256)
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+    temperature: float | None = Field(0.9, ge=0)  # comments should vary
+    max_output_tokens: int = Field(1024, ge=1, le=32_768)
+
+    @property
+    def key_env(self) -> str:
+        if self.api_key_env:
+            return self.api_key_env
+        return "GOOGLE_API_KEY" if self.backend == "gemini" else "OPENAI_API_KEY"
+
+    @model_validator(mode="after")
+    def _api_model(self) -> "CommentsConfig":
+        if self.backend != "template" and not self.model:
+            raise ValueError(f"comments: backend {self.backend!r} needs `model`, the provider's model name")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"comments.base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+        return self
 
 
 class ModelConfig(Strict):
     id: str
-    backend: Literal["baseline"]
+    backend: Literal["baseline", "transformers", "gemini", "openai"]
     needs_gpu: bool = False
     params: dict = {}
+    # Shared by the model backends that call an M-LLM: the provider's model name, hub id or local path.
+    model: str | None = None
+    temperature: float | None = Field(None, ge=0)  # None or 0: greedy decoding
+    max_output_tokens: int = Field(256, ge=1, le=32_768)
+    # transformers only
+    revision: str | None = None
+    load_in_4bit: bool = False
+    batch_size: int = Field(4, ge=1, le=256)
+    # gemini / openai only (API backends). The key itself is never in the YAML: `api_key_env`
+    # names the environment variable (or .env entry) that holds it.
+    base_url: str | None = None  # openai: e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama)
+    api_key_env: str | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    concurrency: int = Field(4, ge=1, le=256)  # parallel requests per partition
+    timeout_s: float = Field(60.0, gt=0, le=3600)  # per request
+    max_retries: int = Field(4, ge=0, le=20)  # retries after the first attempt (429, 5xx, timeouts)
+    retry_budget_s: float = Field(120.0, gt=0)  # total time an image may spend retrying
+    price_per_million_input: float = Field(0.0, ge=0)  # USD per 1M input tokens, for cost_usd
+    price_per_million_output: float = Field(0.0, ge=0)  # USD per 1M output tokens
+    response_mode: Literal["json_schema", "json_object", "text"] | None = None  # openai: skip the probing
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable that holds this model's API key."""
+        if self.api_key_env:
+            return self.api_key_env
+        return "GOOGLE_API_KEY" if self.backend == "gemini" else "OPENAI_API_KEY"
+
+    @model_validator(mode="after")
+    def _api_fields(self) -> "ModelConfig":
+        if self.backend in ("gemini", "openai") and not self.model:
+            raise ValueError(f"models[{self.id}]: backend {self.backend!r} needs `model`, the provider's model name "
+                             "(e.g. gemini-2.5-flash, gpt-4o-mini, Qwen/Qwen2-VL-7B-Instruct on vLLM)")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"models[{self.id}].base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+        if self.api_key_env is not None and not self.api_key_env.replace("_", "").isalnum():
+            raise ValueError(f"models[{self.id}].api_key_env: expected the NAME of an environment variable "
+                             "(letters, digits, '_'), not the key itself")
+        return self
+
+    @model_validator(mode="after")
+    def _model_named(self) -> "ModelConfig":
+        if self.backend == "transformers" and not self.model:
+            raise ValueError(f"models[{self.id}]: backend 'transformers' needs `model` (a hub id such as "
+                             "Qwen/Qwen2-VL-2B-Instruct, or a local folder)")
+        return self
 
     @field_validator("id")
     @classmethod
@@ -72,13 +158,40 @@ class EmbedderConfig(Strict):
     batch_size: int = Field(64, ge=1)
 
 
+class LayerWeights(Strict):
+    """Weights of the similarity layers averaged into a variant's edges (a layer a variant lacks is left out)."""
+
+    visual: float = Field(0.3, ge=0)
+    label: float = Field(0.4, ge=0)
+    caption: float = Field(0.6, ge=0)
+    comment: float = Field(0.3, ge=0)
+
+
+GraphVariant = Literal["labels", "labels_captions", "labels_captions_comments"]
+
+
 class GraphConfig(Strict):
     k: int = Field(10, ge=1, le=200)
     min_similarity: float = Field(0.2, ge=-1, le=1)
-    caption_weight: float = Field(0.6, ge=0)
-    label_weight: float = Field(0.4, ge=0)
+    layer_weights: LayerWeights = LayerWeights()
+    variants: list[GraphVariant] = Field(default=["labels", "labels_captions", "labels_captions_comments"], min_length=1)
+    approximate_above: int = Field(20_000, ge=2)  # above this many images, kNN uses an approximate (faiss) index
+    max_cluster_size: int = Field(32, ge=2)  # hierarchical Leiden splits communities larger than this
     resolution: float = Field(1.0, gt=0)
     seed: int = Field(7, ge=1)  # graspologic rejects 0
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct_variants(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"variants must be distinct, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _label_layer_weighs(self) -> "GraphConfig":
+        if self.layer_weights.label <= 0:
+            raise ValueError("layer_weights.label must be > 0: every variant is built on label overlap")
+        return self
 
 
 class GpuConfig(Strict):

@@ -20,6 +20,7 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
     from assets.evaluation import build_evaluation_assets
     from assets.generation import prompts, synthetic_comments, synthetic_images
     from assets.networks import build_network_assets
+    from assets.reviews import build_review_assets
     from assets.text_and_embeddings import build_text_assets
     from assets.warehouse import build_warehouse_asset
     from resources.gpu import GpuResource
@@ -27,10 +28,11 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
     from resources.workbench import WorkbenchResource
     from sensors.landing import build_landing_sensor
     from sensors.nightly import build_nightly_schedules, build_stage_jobs
+    from sensors.reviews import build_review_sensor
 
     assets = [
         prompts, synthetic_images, synthetic_comments,
-        *build_captioning_assets(config), *build_text_assets(config), *build_evaluation_assets(config),
+        *build_captioning_assets(config), *build_text_assets(config), *build_evaluation_assets(config), *build_review_assets(config),
         *build_network_assets(config), build_warehouse_asset(config),
     ]
     by_name = {a.key.to_user_string(): a for a in assets}
@@ -41,6 +43,7 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
         jobs=list(jobs.values()),
         sensors=[
             build_landing_sensor(jobs["batch"]),
+            build_review_sensor(jobs["batch_eval"]),
             # Running from the start, so eager assets follow a new batch without a click.
             dg.AutomationConditionSensorDefinition(
                 "workbench_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,

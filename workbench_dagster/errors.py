@@ -21,6 +21,8 @@ def describe_validation_error(path: Path, error: ValidationError) -> str:
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         got = item.get("input")
         shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+        if any(word in where.lower() for word in ("key", "token", "secret", "password")):
+            shown = "<redacted>"  # a secret pasted into the YAML is never echoed into logs
         lines.append(f"  - field '{where}': {item['msg']} (got {shown})")
     return "\n".join(lines)
 

@@ -28,7 +28,8 @@ SAMPLE_SEED = 0
 DIJKSTRA_BLOCK = 256  # sources per scipy call: block x n distances in memory
 
 CENTRALITY_COLUMNS = ["node", "degree", "strength", "betweenness", "eigenvector", "pagerank", "closeness"]
-SUMMARY_COLUMNS = ["community", "size", "top_labels", "keywords", "central_images", "summary"]
+SUMMARY_COLUMNS = ["community", "size", "top_labels", "overrepresented_labels", "label_lift", "keywords",
+                   "central_images", "summary"]
 
 # Captions come in English and Spanish; sklearn only ships an English list.
 SPANISH_STOP_WORDS = frozenset(
@@ -44,14 +45,17 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS)
 
 
 def knn_similarity_graph(
-    vectors: np.ndarray, k: int, min_similarity: float, block_size: int = 4096
+    vectors: np.ndarray, k: int, min_similarity: float, block_size: int = 4096,
+    approximate_above: int | None = None, seed: int = SAMPLE_SEED,
 ) -> sp.csr_matrix:
     """Symmetric cosine k-nearest-neighbour graph.
 
     Similarities are computed a block of rows at a time so memory stays at
     block_size x n; float32 halves that again at no cost to the ranking. An edge is kept
     when either end has the other among its k nearest (max symmetrisation), so hubs do
-    not lose their edges to nodes that rank them lower.
+    not lose their edges to nodes that rank them lower. Above `approximate_above` items
+    the exact blocked product (quadratic work) gives way to a pynndescent index, whose
+    neighbours are approximate but whose similarities are recomputed exactly.
     """
     x = np.asarray(vectors, dtype=np.float32)
     n = x.shape[0]
@@ -59,40 +63,128 @@ def knn_similarity_graph(
     if n == 0 or k <= 0:
         return sp.csr_matrix((n, n), dtype=np.float64)
     x = normalize(x.reshape(n, -1))
-    rows, cols, vals = [], [], []
-    for start in range(0, n, block_size):
-        sims = x[start : start + block_size] @ x.T
-        block_rows = np.arange(sims.shape[0])
-        sims[block_rows, start + block_rows] = -np.inf
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        keep = (top_sims >= min_similarity) & (top_sims > 0)
-        rows.append(np.broadcast_to(start + block_rows[:, None], top.shape)[keep])
-        cols.append(top[keep])
-        vals.append(top_sims[keep])
+    if approximate_above is not None and n > approximate_above:
+        rows, cols, sims = _approximate_neighbours(x, k, seed)
+        keep = (sims >= min_similarity) & (sims > 0)
+        rows, cols, vals = [rows[keep]], [cols[keep]], [sims[keep]]
+    else:
+        rows, cols, vals = [], [], []
+        for start in range(0, n, block_size):
+            sims = x[start : start + block_size] @ x.T
+            block_rows = np.arange(sims.shape[0])
+            sims[block_rows, start + block_rows] = -np.inf
+            r, c, v = _top_k_rows(sims, k)
+            keep = (v >= min_similarity) & (v > 0)
+            rows.append(start + r[keep])
+            cols.append(c[keep])
+            vals.append(v[keep])
     weights = np.minimum(np.concatenate(vals).astype(np.float64), 1.0)  # float32 puts twins at 1 + 1e-7
     adj = sp.csr_matrix((weights, (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     return adj.maximum(adj.T).tocsr()
 
 
-def label_jaccard_graph(label_sets: list[list[str]], labels: list[str], min_jaccard: float = 0.0) -> sp.csr_matrix:
-    """Images linked by how much their label sets overlap.
+TOP_K_CHUNK = 32  # columns per chunk whose maximum bounds the k-th largest value from below
 
-    The intersection counts come from one sparse product, so only pairs that share a
-    label are ever touched. A label carried by most images still makes that product
-    dense, so very common labels are worth leaving out of `labels` on big batches.
+
+def _top_k_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k largest entries of every row as (row, column, value) arrays.
+
+    argpartition over whole rows costs far more than the product itself, so the rows are first
+    cut into chunks: the k-th largest chunk maximum is a value that at least k entries reach,
+    so only entries at or above it can be in the top k. Those few candidates are ranked per
+    row; the result is the same as a full argpartition (ties at the k-th value go to the
+    earlier column).
+    """
+    b, n = sims.shape
+    chunks = n // TOP_K_CHUNK
+    if chunks < 2 * k:
+        top = np.argpartition(sims, n - k, axis=1)[:, n - k :]
+        return np.repeat(np.arange(b), k), top.ravel(), np.take_along_axis(sims, top, axis=1).ravel()
+    maxima = sims[:, : chunks * TOP_K_CHUNK].reshape(b, chunks, TOP_K_CHUNK).max(axis=2)
+    floor = np.partition(maxima, chunks - k, axis=1)[:, chunks - k]
+    r, c = np.nonzero(sims >= floor[:, None])
+    v = sims[r, c]
+    order = np.lexsort((c, -v, r))  # by row, then value descending, then column
+    r, c, v = r[order], c[order], v[order]
+    first = np.searchsorted(r, np.arange(b))
+    rank = np.arange(len(r)) - first[r]
+    keep = rank < k
+    return r[keep], c[keep], v[keep]
+
+
+def _approximate_neighbours(unit: np.ndarray, k: int, seed: int,
+                            probes: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """k approximate nearest neighbours per row (self excluded) from a faiss inverted-file index.
+
+    About 2 sqrt(n) k-means cells; each query scans its `probes` nearest cells, so the work
+    is about n * probes * sqrt(n) / 2 dot products instead of n^2. Inner products of unit
+    vectors are cosines, and a flat (uncompressed) index returns them exactly for the pairs
+    it finds. Imported here: only corpora big enough to need it pay for it.
+    Returns (rows, cols, similarities).
+    """
+    import faiss
+
+    n, dim = unit.shape
+    cells = max(1, int(2 * np.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, cells, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = int(seed)
+    sample = np.random.default_rng(seed).choice(n, min(n, 40 * cells), replace=False)
+    unit = np.ascontiguousarray(unit, dtype=np.float32)
+    index.train(unit[np.sort(sample)])
+    index.add(unit)
+    index.nprobe = min(cells, probes)
+    sims, indices = index.search(unit, k + 1)
+    rows = np.repeat(np.arange(n), indices.shape[1])
+    cols = indices.ravel().astype(np.int64)
+    valid = (cols >= 0) & (cols != rows)
+    return rows[valid], cols[valid], sims.ravel()[valid]
+
+
+def label_jaccard_graph(
+    label_sets: list[list[str]], labels: list[str], min_jaccard: float = 0.0, k: int | None = None,
+    block_entries: int = 1 << 24,
+) -> sp.csr_matrix:
+    """Images linked by how much their label sets overlap; with `k`, only each image's k best.
+
+    X X^T turns dense as soon as one label is on most images, so the overlaps are computed
+    a block of rows at a time on the dense n x labels indicator (block x n entries at most
+    `block_entries`) and only each row's top k survive before the next block: memory
+    stays O(n k) whatever the label frequencies. Ties go to the earlier image. Without
+    `k` every overlapping pair is kept, which is for small graphs only.
     """
     known = set(labels)
     binarizer = MultiLabelBinarizer(classes=list(labels), sparse_output=True)
-    x = binarizer.fit_transform([[lab for lab in s if lab in known] for s in label_sets]).astype(np.float64).tocsr()
-    sizes = np.asarray(x.sum(axis=1)).ravel()
-    inter = (x @ x.T).tocoo()
-    off_diagonal = (inter.row != inter.col) & (inter.data > 0)
-    r, c, i = inter.row[off_diagonal], inter.col[off_diagonal], inter.data[off_diagonal]
-    jaccard = i / (sizes[r] + sizes[c] - i)
-    keep = jaccard >= min_jaccard
     n = len(label_sets)
-    return sp.csr_matrix((jaccard[keep], (r[keep], c[keep])), shape=(n, n))
+    if n == 0:
+        return sp.csr_matrix((0, 0), dtype=np.float64)
+    x = binarizer.fit_transform([[lab for lab in s if lab in known] for s in label_sets]).astype(np.float32).toarray()
+    sizes = x.sum(axis=1)
+    keep_k = n - 1 if k is None else min(k, n - 1)
+    if keep_k <= 0:
+        return sp.csr_matrix((n, n), dtype=np.float64)
+    block = max(1, block_entries // n)
+    rows, cols, vals = [], [], []
+    for start in range(0, n, block):
+        inter = x[start : start + block] @ x.T
+        union = sizes[start : start + block, None] + sizes[None, :] - inter
+        jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        block_rows = np.arange(jac.shape[0])
+        jac[block_rows, start + block_rows] = 0.0
+        if keep_k < n - 1:
+            # Jaccard values differ by at least 1/labels^2, so a 1e-7 nudge only breaks ties (earlier image first)
+            key = jac - (np.arange(n, dtype=np.float64) / n * 1e-7)[None, :]
+            top = np.argpartition(-key, keep_k - 1, axis=1)[:, :keep_k]
+        else:
+            top = np.broadcast_to(np.arange(n), jac.shape)
+        top_vals = np.take_along_axis(jac, top, axis=1)
+        ok = (top_vals > 0) & (top_vals >= min_jaccard)
+        rows.append(np.broadcast_to(start + block_rows[:, None], top.shape)[ok])
+        cols.append(top[ok])
+        vals.append(top_vals[ok])
+    adj = sp.csr_matrix((np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(n, n))
+    return adj.maximum(adj.T).tocsr()
 
 
 def combine_graphs(weighted: list[tuple[sp.csr_matrix, float]]) -> sp.csr_matrix:
@@ -304,10 +396,171 @@ def summarize_communities(
         counts = Counter(lab for node in nodes for lab in set(node_labels.get(node, [])))
         lift = {lab: (cnt / size) / (corpus[lab] / len(partition)) for lab, cnt in counts.items()}
         top_labels = sorted(counts, key=lambda lab: (-counts[lab], -lift[lab], lab))[:top_n]
+        # Over-represented: carried by at least two members (one image proves nothing) and
+        # at least 1.5 times as common here as in the corpus.
+        over = sorted((lab for lab in counts if counts[lab] >= min(2, size) and lift[lab] >= 1.5),
+                      key=lambda lab: (-lift[lab], -counts[lab], lab))[:top_n]
         central = sorted(nodes, key=lambda v: (-pagerank.get(v, 0.0), v))[:top_n]
         summary = f"Community {community}: {size} image{'s' if size != 1 else ''}, " + (
             f"mostly {_join(top_labels[:3])}" if top_labels else "no labels"
         )
         summary += f"; keywords: {', '.join(words)}." if words else "."
-        rows.append([community, size, top_labels, words, central, summary])
+        if over:
+            summary += " Unusually often " + _join([f"{lab} ({lift[lab]:.1f}x)" for lab in over[:3]]) + "."
+        if central:
+            summary += f" Most central: {_join(central[:3])}."
+        rows.append([community, size, top_labels, over, [round(float(lift[lab]), 4) for lab in over], words, central,
+                     summary])
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _renumber_by_size(raw: dict, nodes: list) -> dict:
+    """Community ids 0.. by decreasing size, ties to the community whose first node comes first."""
+    members: dict = {}
+    for node in nodes:
+        members.setdefault(raw[node], []).append(node)
+    order = sorted(members.values(), key=len, reverse=True)
+    return {node: new_id for new_id, group in enumerate(order) for node in group}
+
+
+def hierarchical_communities(G: nx.Graph, resolution: float, seed: int, max_cluster_size: int) -> list[dict]:
+    """Hierarchical Leiden (graspologic): one full partition of every node per level.
+
+    graspologic re-clusters only communities larger than `max_cluster_size`, so a node
+    missing at a deeper level keeps the community it had one level up; isolated nodes
+    (which graspologic leaves out) are communities of one. Level ids are renumbered by size
+    like `leiden_communities`, so level 0 reads the same way as the flat partition.
+    """
+    from graspologic.partition import hierarchical_leiden
+
+    nodes = list(G)
+    if not nodes:
+        return []
+    by_level: dict[int, dict] = {}
+    if G.number_of_edges():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*partitions do not contain all nodes.*")
+            clusters = hierarchical_leiden(G, max_cluster_size=int(max_cluster_size), resolution=float(resolution),
+                                           random_seed=int(seed))
+        for c in clusters:
+            by_level.setdefault(int(c.level), {})[c.node] = int(c.cluster)
+    levels = []
+    previous: dict = {}
+    fresh = 1 + max((v for level in by_level.values() for v in level.values()), default=-1)
+    for level in sorted(by_level) or [0]:
+        current = dict(previous)
+        current.update(by_level.get(level, {}))
+        for node in nodes:
+            if node not in current:
+                current[node], fresh = fresh, fresh + 1
+        levels.append(_renumber_by_size(current, nodes))
+        previous = current
+    return levels
+
+
+def bipartite_graph(node_labels: dict[str, list[str]], labels: list[str]) -> nx.Graph:
+    """Images on one side (bipartite=0), the labels they carry on the other (bipartite=1, ids 'label:<id>')."""
+    B = nx.Graph()
+    B.add_nodes_from(node_labels, bipartite=0)
+    B.add_nodes_from((f"label:{lab}" for lab in labels), bipartite=1)
+    known = set(labels)
+    B.add_edges_from((node, f"label:{lab}", {"weight": 1.0})
+                     for node, labs in node_labels.items() for lab in dict.fromkeys(labs) if lab in known)
+    return B
+
+
+def label_projection(B: nx.Graph) -> nx.Graph:
+    """Labels linked by the images they share, weighted by the Jaccard overlap of their image sets.
+
+    Jaccard (not the raw count) keeps weights in (0, 1] like the image graphs, so frequent labels
+    do not win every centrality by frequency alone and 1/weight distances stay comparable.
+    """
+    from networkx.algorithms import bipartite
+
+    label_nodes = [v for v, side in B.nodes(data="bipartite") if side == 1]
+    return bipartite.overlap_weighted_projected_graph(B, label_nodes, jaccard=True)
+
+
+def export_graph(G: nx.Graph, gexf_path, graphml_path) -> None:
+    """GEXF and GraphML for Gephi; attributes must be scalars, lists are joined with '|'."""
+    from pathlib import Path
+
+    H = nx.Graph()
+    for node, data in G.nodes(data=True):
+        H.add_node(str(node), **{k: _scalar(v) for k, v in data.items() if v is not None})
+    for u, v, data in G.edges(data=True):
+        H.add_edge(str(u), str(v), **{k: _scalar(x) for k, x in data.items() if x is not None})
+    for path, write in ((gexf_path, nx.write_gexf), (graphml_path, nx.write_graphml)):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        write(H, tmp)
+        tmp.replace(path)
+
+
+def _scalar(value):
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "|".join(str(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def spectral_map(adj: sp.spmatrix, seed: int) -> np.ndarray:
+    """2-D coordinates of the nodes from the graph's Laplacian eigenmaps (connected parts placed together).
+
+    Cheap at any size (sparse eigensolver), unlike UMAP's numba warm-up, and faithful to
+    the graph the communities come from.
+    """
+    n = adj.shape[0]
+    if n < 3 or adj.nnz == 0:
+        return np.zeros((n, 2))
+    from sklearn.manifold import SpectralEmbedding
+
+    affinity = sp.csr_matrix(adj, dtype=np.float64)
+    affinity = affinity.maximum(affinity.T) + sp.identity(n) * 1e-6  # isolated nodes stay solvable
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected"
+        coords = SpectralEmbedding(n_components=2, affinity="precomputed", random_state=seed).fit_transform(affinity)
+    return coords
+
+
+def partition_agreement(a: dict, b: dict) -> dict:
+    """ARI and NMI of two partitions over the nodes they share."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    shared = sorted(set(a) & set(b), key=str)
+    if len(shared) < 2:
+        return {"n_shared": len(shared), "ari": float("nan"), "nmi": float("nan")}
+    x, y = [a[v] for v in shared], [b[v] for v in shared]
+    return {"n_shared": len(shared), "ari": float(adjusted_rand_score(x, y)),
+            "nmi": float(normalized_mutual_info_score(x, y))}
+
+
+def top_overlap(a: list, b: list) -> float:
+    """Jaccard overlap of two top-n lists (1.0 when both are empty)."""
+    sa, sb = set(a), set(b)
+    return 1.0 if not sa | sb else len(sa & sb) / len(sa | sb)
+
+
+def omnibus_divergence(adjacencies: list[sp.spmatrix], n_components: int = 4, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """Per-node divergence across graphs on the same nodes, from a joint omnibus embedding.
+
+    OmnibusEmbed puts every graph's nodes in one space, so a node's positions under two
+    models can be compared directly; the score is its mean distance from its own centroid
+    across models (0 where every model places it alike). Returns an array (n,).
+    """
+    n = adjacencies[0].shape[0]
+    if len(adjacencies) < 2 or n < 3:
+        return np.zeros(n)
+    from graspologic.embed import OmnibusEmbed
+
+    dense = [np.asarray(sp.csr_matrix(a, dtype=np.float64).maximum(sp.csr_matrix(a).T).toarray()) for a in adjacencies]
+    d = max(1, min(n_components, n - 1))
+    np.random.seed(seed)  # graspologic's randomized SVD draws from numpy's global state
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        latent = OmnibusEmbed(n_components=d, algorithm="randomized", check_lcc=False).fit_transform(dense)
+    latent = latent[0] if isinstance(latent, tuple) else latent  # (graphs, n, d)
+    centre = latent.mean(axis=0, keepdims=True)
+    return np.linalg.norm(latent - centre, axis=2).mean(axis=0)

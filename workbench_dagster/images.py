@@ -34,20 +34,40 @@ def _base(row: dict) -> dict:
             "height": None, "source": row["source"]}
 
 
-def _render_key(config: WorkbenchConfig, row: dict) -> str:
+def _render_key(config: WorkbenchConfig, row: dict, dtype=None) -> str:
     from workbench_dagster.procedural import RENDERER_VERSION
 
+    images = config.images
+    if images.backend == "diffusers":  # same prompt text, seed, model and sampler settings: same picture
+        model_id = f"{images.model}@{images.revision}" if images.revision else images.model
+        return cache_key(backend="diffusers", model_id=model_id, prompt_version="prompt", rendered_prompt=row["prompt"],
+                         image_sha256="", decoding={"width": images.width, "height": images.height, "seed": int(row["seed"]),
+                                                    "steps": images.steps, "guidance_scale": images.guidance_scale,
+                                                    "dtype": str(dtype).replace("torch.", "")},
+                         schema_version="image-v1")
+    if images.backend == "gemini":  # an API image: the prompt and model decide (the seed is not honoured)
+        return cache_key(backend="gemini", model_id=images.model, prompt_version="prompt", rendered_prompt=row["prompt"],
+                         image_sha256="", decoding={"seed": int(row["seed"])}, schema_version="image-v1")
     return cache_key(backend="procedural", model_id=RENDERER_VERSION, prompt_version="spec", rendered_prompt=row["spec_json"],
                      image_sha256="", decoding={"width": config.images.width, "height": config.images.height,
                                                 "seed": int(row["seed"])}, schema_version="image-v1")
 
 
-def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStore, cache: CallCache) -> tuple[pd.DataFrame, int]:
-    """Returns the image rows and how many images were rendered (the rest came from the render cache)."""
+def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStore, cache: CallCache,
+                device: str | None = None, dtype=None) -> tuple[pd.DataFrame, int]:
+    """Returns the image rows and how many images were rendered (the rest came from the render cache).
+
+    With images.backend: diffusers, `device`/`dtype` are the GPU resource's choice; the pipeline is
+    loaded only at the first cache miss, and a generation that fails becomes a failure row."""
     import json
 
     from workbench_dagster.procedural import render_image
 
+    generator = None
+    if config.images.backend == "diffusers" and (device is None or dtype is None):
+        from workbench_dagster.device import pick_device
+
+        device, dtype = pick_device()
     rows, rendered = [], 0
     for row in prompts.to_dict("records"):
         if row["source"] == "folder":
@@ -58,12 +78,36 @@ def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStor
                 continue
             rows.append(_stored_row(row, store, data))
             continue
-        key = _render_key(config, row)
+        key = _render_key(config, row, dtype)
         known = cache.get(key)
         if known and UPath(known["uri"]).exists():
             rows.append({**_base(row), **known, "status": "ok", "error": None})
             continue
-        data = render_image(json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"]))
+        if config.images.backend == "diffusers":
+            from workbench_dagster.backends.base import BackendError
+            from workbench_dagster.backends.diffusers_images import DiffusersImageBackend
+
+            generator = generator or DiffusersImageBackend.from_config(config.images, device=device, dtype=dtype)
+            try:
+                data = generator.generate(row["prompt"], int(row["seed"]))
+            except (BackendError, RuntimeError, ValueError) as exc:
+                rendered += 1
+                rows.append({**_base(row), "status": "failed", "error": f"{row['image_id']}: diffusers: {exc}"})
+                continue
+        elif config.images.backend == "gemini":
+            from workbench_dagster.backends.base import BackendError
+            from workbench_dagster.backends.gemini import gemini_image_backend_from_config
+            from workbench_dagster.calls import RetryPolicy, call_with_retry
+
+            generator = generator or gemini_image_backend_from_config(config.images)  # BackendUnavailable: no key
+            try:
+                data, _ = call_with_retry(lambda: generator.generate(row["prompt"]), RetryPolicy())
+            except BackendError as exc:
+                rendered += 1
+                rows.append({**_base(row), "status": "failed", "error": f"{row['image_id']}: gemini: {exc.reason}"})
+                continue
+        else:
+            data = render_image(json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"]))
         rendered += 1
         stored = _stored_row(row, store, data)
         if stored["status"] == "ok":

@@ -103,11 +103,16 @@ def _view_sources(tables_dir: Path) -> dict[str, Path]:
     tables_dir = Path(tables_dir)
     if not tables_dir.is_dir():
         return {}
-    return {
+    sources = {
         folder.name.lower(): folder.resolve()
         for folder in sorted(tables_dir.iterdir())
         if folder.is_dir() and not folder.name.startswith((".", "_")) and next(folder.rglob("*.parquet"), None)
     }
+    # Unpartitioned assets are one file directly under tables_dir (e.g. network_comparison.parquet).
+    for file in sorted(tables_dir.glob("*.parquet")):
+        if not file.name.startswith((".", "_")) and file.stem.lower() not in sources:
+            sources[file.stem.lower()] = file.resolve()
+    return sources
 
 
 def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -124,7 +129,7 @@ def _populate(
 ) -> tuple[dict[str, int], dict[str, int]]:
     views: dict[str, int] = {}
     for name, folder in sources.items():
-        pattern = _literal(str(folder / "**" / "*.parquet"))  # `**` also matches files directly in folder
+        pattern = _literal(str(folder if folder.is_file() else folder / "**" / "*.parquet"))  # `**` also matches files directly in folder
         try:
             con.execute(
                 f"CREATE VIEW {_quote(name)} AS SELECT * FROM "
