@@ -20,6 +20,10 @@ from workbench_dagster.scenario import Scenario, load_scenario
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "workbench.yaml"
 
 
+def key_env_for(backend: str, api_key_env: str | None) -> str:
+    return api_key_env or ("GOOGLE_API_KEY" if backend == "gemini" else "OPENAI_API_KEY")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,9 +79,8 @@ class CommentsConfig(Strict):
 
     @property
     def key_env(self) -> str:
-        if self.api_key_env:
-            return self.api_key_env
-        return "GOOGLE_API_KEY" if self.backend == "gemini" else "OPENAI_API_KEY"
+        """The environment variable that holds the API key."""
+        return key_env_for(self.backend, self.api_key_env)
 
     @model_validator(mode="after")
     def _api_model(self) -> "CommentsConfig":
@@ -115,10 +118,8 @@ class ModelConfig(Strict):
 
     @property
     def key_env(self) -> str:
-        """The environment variable that holds this model's API key."""
-        if self.api_key_env:
-            return self.api_key_env
-        return "GOOGLE_API_KEY" if self.backend == "gemini" else "OPENAI_API_KEY"
+        """The environment variable that holds the API key."""
+        return key_env_for(self.backend, self.api_key_env)
 
     @model_validator(mode="after")
     def _api_fields(self) -> "ModelConfig":
