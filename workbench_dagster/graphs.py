@@ -54,7 +54,7 @@ def knn_similarity_graph(
     block_size x n; float32 halves that again at no cost to the ranking. An edge is kept
     when either end has the other among its k nearest (max symmetrisation), so hubs do
     not lose their edges to nodes that rank them lower. Above `approximate_above` items
-    the exact blocked product (quadratic work) gives way to a pynndescent index, whose
+    the exact blocked product (quadratic work) gives way to a faiss index, whose
     neighbours are approximate but whose similarities are recomputed exactly.
     """
     x = np.asarray(vectors, dtype=np.float32)
@@ -100,10 +100,21 @@ def _top_k_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.nd
     if chunks < 2 * k:
         top = np.argpartition(sims, n - k, axis=1)[:, n - k :]
         return np.repeat(np.arange(b), k), top.ravel(), np.take_along_axis(sims, top, axis=1).ravel()
-    maxima = sims[:, : chunks * TOP_K_CHUNK].reshape(b, chunks, TOP_K_CHUNK).max(axis=2)
+    body = sims[:, : chunks * TOP_K_CHUNK].reshape(b, chunks, TOP_K_CHUNK)
+    maxima = np.maximum.reduceat(sims, np.arange(0, chunks * TOP_K_CHUNK, TOP_K_CHUNK), axis=1)
+    maxima[:, -1] = body[:, -1].max(axis=1)  # reduceat's last slice runs to the row's end
     floor = np.partition(maxima, chunks - k, axis=1)[:, chunks - k]
-    r, c = np.nonzero(sims >= floor[:, None])
-    v = sims[r, c]
+    # Only chunks whose maximum reaches the floor can hold a top-k entry: gather just those.
+    chunk_rows, chunk_ids = np.nonzero(maxima >= floor[:, None])
+    candidates = body[chunk_rows, chunk_ids]
+    hit = candidates >= floor[chunk_rows, None]
+    r = np.broadcast_to(chunk_rows[:, None], candidates.shape)[hit]
+    c = (chunk_ids[:, None] * TOP_K_CHUNK + np.arange(TOP_K_CHUNK))[hit]
+    v = candidates[hit]
+    tail_r, tail_c = np.nonzero(sims[:, chunks * TOP_K_CHUNK :] >= floor[:, None])
+    if len(tail_r):
+        tail_c = tail_c + chunks * TOP_K_CHUNK
+        r, c, v = np.concatenate([r, tail_r]), np.concatenate([c, tail_c]), np.concatenate([v, sims[tail_r, tail_c]])
     order = np.lexsort((c, -v, r))  # by row, then value descending, then column
     r, c, v = r[order], c[order], v[order]
     first = np.searchsorted(r, np.arange(b))
