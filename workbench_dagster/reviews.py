@@ -27,6 +27,9 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pandas as pd
+from upath import UPath
+
+from workbench_dagster.storage import write_bytes_atomic
 
 CONTENT_FLAGS = ("graphic_violence", "identifiable_minor", "personal_data", "misleading_text", "not_relevant")
 QUEUE_PER_BATCH = 20
@@ -137,11 +140,8 @@ def write_queue(queue_dir: Path, batch: str, queue: pd.DataFrame, labels: list[s
     }
     paths = {}
     for name, text in contents.items():
-        target = folder / name
-        tmp = folder / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-        paths[name] = target
+        paths[name] = folder / name
+        write_bytes_atomic(UPath(paths[name]), text.encode("utf-8"))
     return paths
 
 
