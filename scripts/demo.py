@@ -33,8 +33,9 @@ def main() -> int:
     print(f"\nDone in {time.perf_counter() - started:.0f}s.\n\nModel leaderboard (held-out batches):")
     board = query(config.warehouse, "select * from model_leaderboard order by rank")
     print(board.to_string(index=False))
-    print(f"\nWarehouse: {config.warehouse}\n  open it with: duckdb -readonly {config.warehouse}")
-    print("  or in Python: duckdb.connect(path, read_only=True).sql('show tables')")
+    print(f"\nWarehouse: {config.warehouse}")
+    print(f"  in Python: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{config.warehouse}', read_only=True).sql('show tables'))\"")
+    print(f"  or with the DuckDB CLI, if installed: duckdb -readonly {config.warehouse}")
     return 0
 
 
