@@ -157,6 +157,24 @@ def test_generic_caption_loop_with_the_local_model(tiny_vlm, requests_, tmp_path
         assert set(row["labels"]) <= set(labels)
 
 
+def test_a_bad_image_in_a_batch_fails_only_itself(tiny_vlm, requests_, tmp_path):
+    from workbench_dagster.backends import make_backend
+    from workbench_dagster.cache import CallCache
+    from workbench_dagster.calls import LoopStats, caption_with_backend
+    from workbench_dagster.captioning import ImageInput
+
+    backend = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
+    good = requests_[0]
+    images = [ImageInput(good.image_id, good.batch, good.image_sha256, good.image_bytes),
+              ImageInput("img-broken", "b-vlm", "0" * 64, b"\x89PNG not really")]
+    stats = LoopStats()
+    rows, _ = caption_with_backend(backend=backend, images=images, prompt="", prompt_version="t", labels=["banner"],
+                                   label_names={"banner": "banner"}, cache=CallCache(tmp_path / "cache"), stats=stats)
+    assert rows[0]["parse_status"] != "error"  # captioned alone after the batch failed
+    assert rows[1]["parse_status"] == "error" and "img-broken" in rows[1]["error"]
+    assert stats.model_calls == 3  # the failed batch, then one call per image
+
+
 def test_cache_identity_names_model_and_decoding(tiny_vlm):
     from workbench_dagster.backends import make_backend
 

@@ -180,6 +180,11 @@ def caption_with_backend(
             for (image, key), answer in zip(chunk, answers):
                 finish(image, key, answer, None, per_image)
         except Exception as exc:
+            retryable = isinstance(exc, BackendError) and exc.retryable
+            if len(chunk) > 1 and not retryable:
+                for item in chunk:  # one bad image must not fail its neighbours: retry them alone
+                    many([item])
+                return
             reason = exc.reason if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
             for image, key in chunk:
                 finish(image, key, None, reason, (time.perf_counter() - started) * 1000)
