@@ -284,26 +284,20 @@ def test_graph_config_rejects_bad_variants_and_weights(bad, message):
         GraphConfig(**bad)
 
 
-def test_chunked_top_k_equals_a_full_sort_including_ties():
-    from workbench_dagster.graphs import _top_k_rows
-
+def test_exact_knn_breaks_ties_at_the_kth_place_towards_the_earlier_item():
+    # Unit vectors of +-0.25 in 16 dimensions: every cosine is a multiple of 1/8, computed
+    # exactly in any summation order, so hundreds of rows tie at their k-th place.
     rng = np.random.default_rng(4)
-    sims = rng.normal(size=(50, 2000)).round(1)  # rounding makes many ties
-    r, c, v = _top_k_rows(sims, 6)
-    order = np.lexsort((np.broadcast_to(np.arange(2000), sims.shape), -sims), axis=1)[:, :6]  # value, then column
-    np.testing.assert_array_equal(r, np.repeat(np.arange(50), 6))
-    np.testing.assert_array_equal(c.reshape(50, 6), order)
-    np.testing.assert_array_equal(v.reshape(50, 6), np.take_along_axis(sims, order, axis=1))
-
-    vectors = rng.normal(size=(1500, 24))
-    adj = knn_similarity_graph(vectors, k=5, min_similarity=0.1, block_size=256).toarray()
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    dense = unit @ unit.T
+    vectors = rng.choice([-0.25, 0.25], size=(600, 16)).astype(np.float32)
+    dense = vectors @ vectors.T
     np.fill_diagonal(dense, -np.inf)
-    top = np.argsort(-dense, axis=1)[:, :5]
+    top = np.lexsort((np.broadcast_to(np.arange(600), dense.shape), -dense), axis=1)[:, :5]  # value, then column
+    kth, spare = np.take_along_axis(dense, top, axis=1)[:, 4], np.sort(dense, axis=1)[:, -6]
+    assert ((kth == spare) & (kth > 0)).sum() > 100  # the tie-breaking path is really taken
     expected = np.zeros_like(dense)
-    rows = np.repeat(np.arange(1500), 5)
+    rows = np.repeat(np.arange(600), 5)
     vals = dense[rows, top.ravel()]
     ok = vals >= 0.1
     expected[rows[ok], top.ravel()[ok]] = vals[ok]
-    np.testing.assert_allclose(adj, np.maximum(expected, expected.T), atol=1e-5)
+    adj = knn_similarity_graph(vectors, k=5, min_similarity=0.1).toarray()
+    np.testing.assert_array_equal(adj, np.maximum(expected, expected.T))

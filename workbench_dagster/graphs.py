@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 
+import faiss
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -45,82 +46,64 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS)
 
 
 def knn_similarity_graph(
-    vectors: np.ndarray, k: int, min_similarity: float, block_size: int = 4096,
-    approximate_above: int | None = None, seed: int = SAMPLE_SEED,
+    vectors: np.ndarray, k: int, min_similarity: float, approximate_above: int | None = None,
+    seed: int = SAMPLE_SEED,
 ) -> sp.csr_matrix:
     """Symmetric cosine k-nearest-neighbour graph.
 
-    Similarities are computed a block of rows at a time so memory stays at
-    block_size x n; float32 halves that again at no cost to the ranking. An edge is kept
-    when either end has the other among its k nearest (max symmetrisation), so hubs do
-    not lose their edges to nodes that rank them lower. Above `approximate_above` items
-    the exact blocked product (quadratic work) gives way to a faiss index, whose
-    neighbours are approximate but whose similarities are recomputed exactly.
+    Up to `approximate_above` items the neighbours are exact: faiss's flat search runs the
+    product in BLAS blocks and keeps each row's k best in a heap, so memory stays O(n k)
+    and the n x n similarity matrix never exists. Above it an inverted-file index gives
+    approximate neighbours with exact similarities. An edge is kept when either end has
+    the other among its k nearest (max symmetrisation), so hubs do not lose their edges to
+    nodes that rank them lower.
     """
     x = np.asarray(vectors, dtype=np.float32)
     n = x.shape[0]
     k = min(k, n - 1)
     if n == 0 or k <= 0:
         return sp.csr_matrix((n, n), dtype=np.float64)
-    x = normalize(x.reshape(n, -1))
+    x = np.ascontiguousarray(normalize(x.reshape(n, -1)), dtype=np.float32)
     if approximate_above is not None and n > approximate_above:
         rows, cols, sims = _approximate_neighbours(x, k, seed)
-        keep = (sims >= min_similarity) & (sims > 0)
-        rows, cols, vals = [rows[keep]], [cols[keep]], [sims[keep]]
     else:
-        rows, cols, vals = [], [], []
-        for start in range(0, n, block_size):
-            sims = x[start : start + block_size] @ x.T
-            block_rows = np.arange(sims.shape[0])
-            sims[block_rows, start + block_rows] = -np.inf
-            r, c, v = _top_k_rows(sims, k)
-            keep = (v >= min_similarity) & (v > 0)
-            rows.append(start + r[keep])
-            cols.append(c[keep])
-            vals.append(v[keep])
-    weights = np.minimum(np.concatenate(vals).astype(np.float64), 1.0)  # float32 puts twins at 1 + 1e-7
-    adj = sp.csr_matrix((weights, (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+        rows, cols, sims = _exact_neighbours(x, k, min_similarity)
+    keep = (sims >= min_similarity) & (sims > 0)
+    weights = np.minimum(sims[keep].astype(np.float64), 1.0)  # float32 puts twins at 1 + 1e-7
+    adj = sp.csr_matrix((weights, (rows[keep], cols[keep])), shape=(n, n))
     return adj.maximum(adj.T).tocsr()
 
 
-TOP_K_CHUNK = 32  # columns per chunk whose maximum bounds the k-th largest value from below
+TIE_ROWS_BLOCK = 1024  # rows re-ranked per product when a tie straddles the k-th place
 
 
-def _top_k_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The k largest entries of every row as (row, column, value) arrays.
+def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k most similar other rows of every row, exactly, ties at the k-th place going to the earlier row.
 
-    argpartition over whole rows costs far more than the product itself, so the rows are first
-    cut into chunks: the k-th largest chunk maximum is a value that at least k entries reach,
-    so only entries at or above it can be in the top k. Those few candidates are ranked per
-    row; the result is the same as a full argpartition (ties at the k-th value go to the
-    earlier column).
+    faiss orders equal similarities as its heap happens to leave them, so it is asked for
+    two more than k (the row itself and one spare). Where the spare equals the k-th value
+    and that value could become an edge, the row is re-ranked from its full similarity row
+    with a stable sort; that only happens on exact ties, so it costs nothing on real data.
+    Returns (rows, cols, similarities), k per row.
     """
-    b, n = sims.shape
-    chunks = n // TOP_K_CHUNK
-    if chunks < 2 * k:
-        top = np.argpartition(sims, n - k, axis=1)[:, n - k :]
-        return np.repeat(np.arange(b), k), top.ravel(), np.take_along_axis(sims, top, axis=1).ravel()
-    body = sims[:, : chunks * TOP_K_CHUNK].reshape(b, chunks, TOP_K_CHUNK)
-    maxima = np.maximum.reduceat(sims, np.arange(0, chunks * TOP_K_CHUNK, TOP_K_CHUNK), axis=1)
-    maxima[:, -1] = body[:, -1].max(axis=1)  # reduceat's last slice runs to the row's end
-    floor = np.partition(maxima, chunks - k, axis=1)[:, chunks - k]
-    # Only chunks whose maximum reaches the floor can hold a top-k entry: gather just those.
-    chunk_rows, chunk_ids = np.nonzero(maxima >= floor[:, None])
-    candidates = body[chunk_rows, chunk_ids]
-    hit = candidates >= floor[chunk_rows, None]
-    r = np.broadcast_to(chunk_rows[:, None], candidates.shape)[hit]
-    c = (chunk_ids[:, None] * TOP_K_CHUNK + np.arange(TOP_K_CHUNK))[hit]
-    v = candidates[hit]
-    tail_r, tail_c = np.nonzero(sims[:, chunks * TOP_K_CHUNK :] >= floor[:, None])
-    if len(tail_r):
-        tail_c = tail_c + chunks * TOP_K_CHUNK
-        r, c, v = np.concatenate([r, tail_r]), np.concatenate([c, tail_c]), np.concatenate([v, sims[tail_r, tail_c]])
-    order = np.lexsort((c, -v, r))  # by row, then value descending, then column
-    r, c, v = r[order], c[order], v[order]
-    first = np.searchsorted(r, np.arange(b))
-    rank = np.arange(len(r)) - first[r]
-    keep = rank < k
-    return r[keep], c[keep], v[keep]
+    n = unit.shape[0]
+    want = min(k + 2, n)
+    sims, found = faiss.knn(unit, unit, want, metric=faiss.METRIC_INNER_PRODUCT)
+    # Move the row itself (wherever its twins put it) to the end, keeping the others in order.
+    self_last = np.argsort(found == np.arange(n)[:, None], axis=1, kind="stable")
+    found = np.take_along_axis(found, self_last, axis=1)[:, : min(k + 1, n - 1)]
+    sims = np.take_along_axis(sims, self_last, axis=1)[:, : found.shape[1]]
+    if found.shape[1] > k:
+        boundary = sims[:, k - 1]
+        tied = np.flatnonzero((boundary == sims[:, k]) & (boundary > 0) & (boundary >= min_similarity))
+        found, sims = found[:, :k].copy(), sims[:, :k].copy()
+        for start in range(0, len(tied), TIE_ROWS_BLOCK):
+            rows = tied[start : start + TIE_ROWS_BLOCK]
+            full = unit[rows] @ unit.T
+            full[np.arange(len(rows)), rows] = -np.inf
+            best = np.argsort(-full, axis=1, kind="stable")[:, :k]
+            found[rows], sims[rows] = best, np.take_along_axis(full, best, axis=1)
+    return np.repeat(np.arange(n), found.shape[1]), found.ravel().astype(np.int64), sims.ravel()
 
 
 def _approximate_neighbours(unit: np.ndarray, k: int, seed: int,
@@ -133,8 +116,6 @@ def _approximate_neighbours(unit: np.ndarray, k: int, seed: int,
     it finds. Imported here: only corpora big enough to need it pay for it.
     Returns (rows, cols, similarities).
     """
-    import faiss
-
     n, dim = unit.shape
     cells = max(1, int(2 * np.sqrt(n)))
     quantizer = faiss.IndexFlatIP(dim)
