@@ -7,7 +7,9 @@ import pandas as pd
 from assets.metadata import figure_png, png_markdown, table_metadata
 from assets.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from resources.workbench import WorkbenchResource
+from workbench_dagster.backends.base import BackendUnavailable
 from workbench_dagster.config import WorkbenchConfig
+from workbench_dagster.narratives import narrate_communities
 from workbench_dagster.networks import (
     BIPARTITE,
     baseline_visual_features,
@@ -97,18 +99,32 @@ def build_network_assets(config: WorkbenchConfig) -> list:
     @dg.asset(partitions_def=partitions, group_name="networks", kinds={"scikitlearn", "parquet"},
               automation_condition=EAGER, ins={"mllm_captions": all_batches, "preprocessed_text": all_batches})
     def communities(
-        context: dg.AssetExecutionContext, centrality_table: pd.DataFrame, semantic_graph: pd.DataFrame,
-        mllm_captions: pd.DataFrame, preprocessed_text: pd.DataFrame,
+        context: dg.AssetExecutionContext, workbench: WorkbenchResource, centrality_table: pd.DataFrame,
+        semantic_graph: pd.DataFrame, mllm_captions: pd.DataFrame, preprocessed_text: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         """Each community of each variant as a card a researcher can read: size, labels over-represented
         against the corpus (lift), c-TF-IDF keywords of captions and comments, its most central images
-        and a one-paragraph summary. Level 0 is the flat Leiden partition; levels 1.. the hierarchy, with
-        the partition's modularity on every row."""
-        df = community_table(context.partition_key, centrality_table, mllm_captions, preprocessed_text, semantic_graph)
+        and a short narrative summary, written by the text model in `graph.summaries` when one is
+        configured (cached like every call) and by a template otherwise. Level 0 is the flat Leiden
+        partition; levels 1.. the hierarchy, with the partition's modularity on every row."""
+        settings = workbench.config.graph.summaries
+        cards = community_table(context.partition_key, centrality_table, mllm_captions, preprocessed_text,
+                                semantic_graph)
+        try:
+            df, counts = narrate_communities(cards, mllm_captions, workbench.config.scenario_data, settings,
+                                             workbench.call_cache)
+        except BackendUnavailable as exc:  # a summary model without its key: say what to set
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        failed = df[df["summary_error"].notna()]
+        for row in failed.itertuples(index=False):
+            context.log.warning(f"template summary kept for {row.variant}/{row.level}/{row.community}: "
+                                f"{row.summary_error}")
         levels = df.groupby(["variant", "level"])["modularity"].first().round(4) if len(df) else pd.Series(dtype=float)
         return dg.Output(df, metadata=table_metadata(
-            df, ["variant", "level", "community", "size", "top_labels", "keywords"],
+            df, ["variant", "level", "community", "size", "top_labels", "keywords", "summary"],
             modularity_per_level=dg.MetadataValue.json({f"{v}/{lvl}": float(m) for (v, lvl), m in levels.items()}),
+            summaries_by=settings.model if settings.backend != "template" else "template",
+            summary_calls=dg.MetadataValue.json(counts),
         ))
 
     @dg.asset(group_name="networks", kinds={"scikitlearn", "parquet"}, automation_condition=EAGER)

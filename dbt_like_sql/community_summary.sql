@@ -26,7 +26,8 @@ SELECT
     c.label_lift,
     c.keywords,
     c.central_images,
-    c.summary
+    c.summary,
+    c.summary_source
 FROM communities AS c
 LEFT JOIN members AS m
     ON m.model = c.model AND m.variant = c.variant AND m.community = c.community

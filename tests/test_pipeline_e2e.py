@@ -236,3 +236,34 @@ def test_review_queue_out_and_reviews_in_through_the_sensor(built):
     assert versions.loc[2, "fingerprint"] != versions.loc[1, "fingerprint"]
     assert versions.loc[1, "n_eval"] == versions.loc[2, "n_eval"] == 12 - 2  # reviewed images left the held-out set
     assert versions.loc[2, "verdict_vs_v1"] in {"better", "worse", "no clear difference"}
+
+
+def test_communities_with_a_summary_model_through_dagster(built, monkeypatch):
+    """graph.summaries pointed at a local OpenAI-compatible server: the model's summaries land in the
+    table, the metadata counts the calls, and a second materialization is answered from the cache."""
+    import yaml
+    from fakes.openai_server import OpenAIState, fake_openai_server
+
+    config, _, instance, _ = built
+    state = OpenAIState()
+    monkeypatch.setenv("WB_E2E_SUMMARY_KEY", "test-key")
+    with fake_openai_server(state) as server:
+        data = yaml.safe_load(config.source_path.read_text(encoding="utf-8"))
+        data["graph"]["summaries"] = {"backend": "openai", "model": "narrator", "base_url": server.url + "/v1",
+                                      "api_key_env": "WB_E2E_SUMMARY_KEY", "max_level": 0, "min_size": 2}
+        path = config.source_path.with_name("workbench.summaries.yaml")
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        defs = build_definitions(load_config(path))
+        runs = [dg.materialize([*defs.assets, *defs.asset_checks], instance=instance, resources=defs.resources,
+                               selection=dg.AssetSelection.assets("communities"), partition_key="base-a",
+                               raise_on_error=False) for _ in range(2)]
+    assert all(r.success for r in runs)
+    assert all(e.passed for r in runs for e in r.get_asset_check_evaluations())
+    first, second = (r.asset_materializations_for_node("communities")[0].metadata for r in runs)
+    counts = first["summary_calls"].value
+    assert counts["asked"] > 0 and counts["written_by_model"] == counts["asked"] == state.calls
+    assert second["summary_calls"].value["called"] == 0 and state.calls == counts["asked"]
+    cards = pd.read_parquet(next((config.tables_dir / "communities").glob("base-a*")))
+    by_model = cards[cards["summary_source"] == "narrator"]
+    assert len(by_model) == counts["asked"] and by_model["summary"].str.startswith("These ").all()
+    assert ((cards["level"] > 0) | (cards["size"] < 2)).eq(cards["summary_source"] == "template").all()

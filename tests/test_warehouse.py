@@ -72,7 +72,8 @@ def tables(tmp_path: Path) -> Path:
         write(root, f"communities/{model}.parquet", [
             {"model": model, "variant": "labels_captions", "level": level, "community": 0, "parent": None, "size": 4,
              "modularity": 0.0, "top_labels": ["cat"], "overrepresented_labels": [], "label_lift": [],
-             "keywords": ["cat"], "central_images": ["b1-i1"], "summary": "cats"}
+             "keywords": ["cat"], "central_images": ["b1-i1"], "summary": "cats", "summary_source": "template",
+             "summary_error": None}
             for level in (0, 1)
         ])
         good = model == "m_good"
@@ -134,6 +135,7 @@ def test_repository_models_build_with_expected_contents(tables: Path, tmp_path: 
     assert row["uri"] == "/img/b2-1.png" and list(row["predicted_labels"]) == ["cat", "sofa"]
     assert row["pagerank"] == 0.25 and row["community"] == 0
     summary = query(result["path"], "SELECT * FROM community_summary ORDER BY model")
+    assert summary["summary_source"].tolist() == ["template", "template"]
     assert summary["n_batches"].tolist() == [2, 2] and summary["mean_pagerank"].tolist() == [0.25, 0.25]
 
 

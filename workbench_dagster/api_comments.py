@@ -10,34 +10,14 @@ next run asks again.
 from __future__ import annotations
 
 import json
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 
-from workbench_dagster.backends.base import BackendError, BackendUnavailable
 from workbench_dagster.cache import CallCache, cache_key
-from workbench_dagster.calls import RetryPolicy, call_with_retry
+from workbench_dagster.calls import RetryPolicy
+from workbench_dagster.text_models import TextJob, run_text_calls, text_backend_from_config
 
 PROMPT_VERSION = "comments-prompt-v1"
 _HASHTAG = re.compile(r"#[\w\u00C0-\u024F]+")
-
-
-def comment_backend_from_config(comments_config):
-    """The comment backend; BackendUnavailable names the env var to set when the key is missing."""
-    api_key = os.environ.get(comments_config.key_env, "").strip()
-    if not api_key:
-        raise BackendUnavailable(f"comments (backend {comments_config.backend}, model {comments_config.model!r}) needs "
-                                 f"an API key: set the environment variable {comments_config.key_env} (or put it in .env)")
-    common = {"model_id": f"comments-{comments_config.model}", "model": comments_config.model, "api_key": api_key,
-              "base_url": comments_config.base_url, "timeout_s": comments_config.timeout_s,
-              "temperature": comments_config.temperature, "max_output_tokens": comments_config.max_output_tokens}
-    if comments_config.backend == "gemini":
-        from workbench_dagster.backends.gemini import GeminiBackend
-
-        return GeminiBackend(**common)
-    from workbench_dagster.backends.openai_compat import OpenAICompatBackend
-
-    return OpenAICompatBackend(**common, response_mode="json_object")
 
 
 def render_comment_prompt(scenario, image_prompt: str, n: int, languages: dict[str, float]) -> str:
@@ -83,7 +63,7 @@ def _row(image_id: str, batch: str, i: int, comment: dict) -> dict:
 
 
 def generate_api_comments(
-    *, scenario, prompt_rows: list[dict], comments_config, cache: CallCache, make_backend=None,
+    *, scenario, prompt_rows: list[dict], comments_config, cache: CallCache,
     retry: RetryPolicy = RetryPolicy(),
 ) -> tuple[list[dict], list[tuple[str, str]], int]:
     """Returns (comment rows in image order, [(image_id, reason)] failures, images called).
@@ -92,9 +72,7 @@ def generate_api_comments(
     languages = [lang for lang, weight in scenario.comments.languages.items() if weight > 0]
     decoding = {"temperature": comments_config.temperature, "max_output_tokens": comments_config.max_output_tokens,
                 "n": n}
-    results: dict[str, list[dict]] = {}
-    failures: dict[str, str] = {}
-    to_call = []
+    jobs = []
     for row in prompt_rows:
         if n <= 0:
             continue
@@ -102,35 +80,19 @@ def generate_api_comments(
         key = cache_key(backend=f"comments-{comments_config.backend}", model_id=comments_config.model,
                         prompt_version=PROMPT_VERSION, rendered_prompt=prompt, image_sha256="",
                         decoding=decoding, schema_version="comments-v1")
-        cached = cache.get(key)
-        if cached is not None:
-            results[row["image_id"]] = cached["comments"]
-        else:
-            to_call.append((row, prompt, key))
+        jobs.append(TextJob(row["image_id"], prompt, key))
 
-    if to_call:
-        # BackendUnavailable (no key) stops here, before any thread starts
-        backend = (make_backend or comment_backend_from_config)(comments_config)
+    def parse(text: str) -> tuple[dict | None, str | None]:
+        comments, error = parse_comments(text, languages)
+        return (None, error) if error else ({"comments": comments[:n], "parse_status": "ok"}, None)
 
-        def one(row: dict, prompt: str, key: str) -> None:
-            try:
-                answer, _ = call_with_retry(lambda: backend.comment(prompt, languages), retry)
-            except BackendError as exc:
-                failures[row["image_id"]] = exc.reason
-                return
-            comments, error = parse_comments(answer.text, languages)
-            if error:
-                failures[row["image_id"]] = error
-                return
-            comments = comments[:n]
-            cache.put(key, {"comments": comments, "parse_status": "ok"})
-            results[row["image_id"]] = comments
-
-        with ThreadPoolExecutor(max_workers=comments_config.concurrency) as executor:
-            for future in [executor.submit(one, *item) for item in to_call]:
-                future.result()
+    done = run_text_calls(
+        jobs, cache=cache, make_backend=lambda: text_backend_from_config(comments_config, "comments"),
+        call=lambda backend, prompt: backend.comment(prompt, languages), parse=parse,
+        concurrency=comments_config.concurrency, retry=retry)
+    results = {image_id: payload["comments"] for image_id, payload in done.payloads.items()}
     rows = []
     for row in prompt_rows:
         for i, comment in enumerate(results.get(row["image_id"], [])):
             rows.append(_row(row["image_id"], row["batch"], i, comment))
-    return rows, sorted(failures.items()), len(to_call)
+    return rows, sorted(done.failures.items()), done.called

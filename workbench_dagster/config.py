@@ -65,16 +65,20 @@ class ImagesConfig(Strict):
         return self
 
 
-class CommentsConfig(Strict):
+class TextModelConfig(Strict):
+    """An API model that writes text (comments, community summaries) rather than captioning images.
+
+    `template` is the offline default and needs none of the other fields.
+    """
+
     backend: Literal["template", "gemini", "openai"] = "template"
-    per_image: int = Field(3, ge=0, le=50)
     # gemini / openai only: provider model name, endpoint and the NAME of the env var with the key
     model: str | None = None
     base_url: str | None = None
     api_key_env: str | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
     concurrency: int = Field(4, ge=1, le=256)
     timeout_s: float = Field(60.0, gt=0, le=3600)
-    temperature: float | None = Field(0.9, ge=0)  # comments should vary
+    temperature: float | None = Field(0.9, ge=0)
     max_output_tokens: int = Field(1024, ge=1, le=32_768)
 
     @property
@@ -83,12 +87,35 @@ class CommentsConfig(Strict):
         return key_env_for(self.backend, self.api_key_env)
 
     @model_validator(mode="after")
-    def _api_model(self) -> "CommentsConfig":
+    def _api_model(self) -> "TextModelConfig":
         if self.backend != "template" and not self.model:
-            raise ValueError(f"comments: backend {self.backend!r} needs `model`, the provider's model name")
+            raise ValueError(f"backend {self.backend!r} needs `model`, the provider's model name")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"comments.base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+            raise ValueError(f"base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+        if self.api_key_env is not None and not self.api_key_env.replace("_", "").isalnum():
+            raise ValueError("api_key_env: expected the NAME of an environment variable (letters, digits, '_'), "
+                             "not the key itself")
         return self
+
+
+class CommentsConfig(TextModelConfig):
+    per_image: int = Field(3, ge=0, le=50)
+    temperature: float | None = Field(0.9, ge=0)  # comments should vary
+
+
+class SummariesConfig(TextModelConfig):
+    """Who writes each community's narrative summary: the template, or a text model.
+
+    Only communities of at least `min_size` images on levels up to `max_level` (0 is the flat
+    Leiden partition, 1.. the hierarchy) go to the model, which bounds the number of calls;
+    the rest keep the template summary.
+    """
+
+    temperature: float | None = Field(0.2, ge=0)  # a summary should be faithful, not creative
+    max_output_tokens: int = Field(400, ge=1, le=32_768)
+    min_size: int = Field(3, ge=1)
+    max_level: int = Field(1, ge=0)
+    language: str = "English"
 
 
 class ModelConfig(Strict):
@@ -180,6 +207,7 @@ class GraphConfig(Strict):
     max_cluster_size: int = Field(32, ge=2)  # hierarchical Leiden splits communities larger than this
     resolution: float = Field(1.0, gt=0)
     seed: int = Field(7, ge=1)  # graspologic rejects 0
+    summaries: SummariesConfig = SummariesConfig()
 
     @field_validator("variants")
     @classmethod

@@ -53,7 +53,8 @@ EDGE_COLUMNS = ["model", "variant", "source", "target", "weight", *LAYER_COLUMNS
 CENTRALITY_COLUMNS = ["model", "variant", "node", "node_type", "batch", "degree", "strength", "betweenness",
                       "eigenvector", "pagerank", "closeness", "community", "hierarchy", "x", "y"]
 COMMUNITY_COLUMNS = ["model", "variant", "level", "community", "parent", "size", "modularity", "top_labels",
-                     "overrepresented_labels", "label_lift", "keywords", "central_images", "summary"]
+                     "overrepresented_labels", "label_lift", "keywords", "central_images", "summary", "summary_source",
+                     "summary_error"]
 NETWORK_COMPARISON_COLUMNS = ["variant", "model_a", "model_b", "n_shared", "ari", "nmi", "top_image_overlap",
                       "top_label_overlap"]
 DIVERGENCE_COLUMNS = ["variant", "image_id", "n_models", "divergence", "divergence_rank"]
@@ -221,6 +222,7 @@ def community_table(model: str, centrality: pd.DataFrame, captions: pd.DataFrame
             summary["level"] = level
             summary["modularity"] = modularity(graph, partition) if graph is not None else np.nan
             summary["variant"], summary["model"] = variant, model
+            summary["summary_source"], summary["summary_error"] = "template", None  # narratives.py may replace
             frames.append(summary)
     if not frames:
         return pd.DataFrame(columns=COMMUNITY_COLUMNS)

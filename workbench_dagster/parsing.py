@@ -67,7 +67,7 @@ def _candidate_text(text: str) -> str:
     return text.strip()
 
 
-def _load(text: str) -> tuple[object, bool]:
+def load_json_lenient(text: str) -> tuple[object, bool]:
     """(object, repaired). Strict JSON first; json-repair only when that fails."""
     try:
         return json.loads(text), False
@@ -95,7 +95,7 @@ def parse_answer(text: str | None, label_ids: list[str], label_names: dict[str, 
     if "{" not in text:
         return ParsedAnswer([], None, "invalid", 0, "no JSON object in the answer")
     try:
-        obj, repaired = _load(text)
+        obj, repaired = load_json_lenient(text)
     except ValueError as exc:
         return ParsedAnswer([], None, "invalid", 0, str(exc))
     if isinstance(obj, list) and len(obj) == 1 and isinstance(obj[0], dict):

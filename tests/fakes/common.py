@@ -49,6 +49,16 @@ def pick_labels(seed: bytes, allowed: list[str], k: int = 2) -> list[str]:
     return ranked[:k]
 
 
+def fake_summary(prompt: str) -> str:
+    """A community summary built from the facts the prompt gave, so a test can tell the card reached the model."""
+    import re
+
+    size = re.search(r"Images in the community: (\d+)", prompt)
+    labels = re.search(r"Most common labels: (.*)", prompt)
+    return (f"These {size.group(1) if size else '?'} images tell one story, "
+            f"told through {labels.group(1) if labels else 'nothing'}.")
+
+
 class FakeServer:
     """Start with `with FakeServer(Handler, state) as server:`; `server.url` is the root URL."""
 

@@ -8,7 +8,7 @@ import base64
 import io
 import json
 
-from .common import FakeServer, FakeState, JsonHandler, pick_labels
+from .common import FakeServer, FakeState, JsonHandler, fake_summary, pick_labels
 
 FAKE_COMMENTS = [{"lang": "es", "text": "¡Qué marcha! #NiUnaMás ✊"},
                  {"lang": "en", "text": "Proud of everyone out there today #NotOneMore"}]
@@ -71,6 +71,8 @@ class GeminiHandler(JsonHandler):
         schema = config.get("responseSchema") or config.get("responseJsonSchema") or {}
         if "content" in fault:
             text = fault["content"]
+        elif "summary" in (schema.get("properties") or {}):
+            text = json.dumps({"summary": fake_summary(text_in)})
         elif "comments" in (schema.get("properties") or {}):
             text = json.dumps({"comments": FAKE_COMMENTS}, ensure_ascii=False)
         else:

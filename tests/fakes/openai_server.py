@@ -10,7 +10,7 @@ import base64
 import json
 import time
 
-from .common import FakeServer, FakeState, JsonHandler, pick_labels
+from .common import FakeServer, FakeState, JsonHandler, fake_summary, pick_labels
 
 
 class OpenAIState(FakeState):
@@ -29,6 +29,10 @@ def _image_bytes(messages: list[dict]) -> bytes:
                     url = part["image_url"]["url"]
                     return base64.b64decode(url.split(",", 1)[1])
     return b""
+
+
+def _text(messages: list[dict]) -> str:
+    return " ".join(m["content"] for m in messages if isinstance(m.get("content"), str))
 
 
 class OpenAIHandler(JsonHandler):
@@ -62,6 +66,8 @@ class OpenAIHandler(JsonHandler):
         answer = json.dumps({"labels": labels, "caption": f"A scene with {', '.join(labels) or 'nothing'}."})
         if "content" in fault:
             content = fault["content"]
+        elif not image and '"summary"' in _text(body.get("messages", [])):  # a community summary
+            content = json.dumps({"summary": fake_summary(_text(body.get("messages", [])))})
         elif not image:  # a text-only request: synthetic comments
             content = json.dumps({"comments": [{"lang": "es", "text": "¡Vivas nos queremos! #NiUnaMás 💜"},
                                                {"lang": "en", "text": "Standing with you #NotOneMore"}]},

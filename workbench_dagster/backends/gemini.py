@@ -136,6 +136,15 @@ class GeminiBackend:
         return self._generate(prompt, schema)
 
 
+    def write_json(self, prompt: str, fields: list[str]) -> RawAnswer:
+        """Text in, a JSON object of the named string fields out (e.g. a community summary)."""
+        from google.genai import types
+
+        schema = types.Schema(type=types.Type.OBJECT, required=list(fields),
+                              properties={name: types.Schema(type=types.Type.STRING) for name in fields})
+        return self._generate(prompt, schema)
+
+
 class GeminiImageBackend:
     """PNG bytes from a prompt, from a Gemini image model through `generate_content` with the
     IMAGE modality. Imagen (`imagen-*`, `models.generate_images`) is refused with a clear message:

@@ -154,9 +154,13 @@ class OpenAICompatBackend:
         ]}]
         return self._with_fallback(messages, labels)
 
-    def comment(self, prompt: str, languages: list[str] | None = None) -> RawAnswer:
-        """A text-only completion asking for JSON (synthetic comments)."""
+    def write_json(self, prompt: str, fields: list[str]) -> RawAnswer:
+        """A text-only completion asking for a JSON object; the prompt itself names the fields."""
         return self._with_fallback([{"role": "user", "content": prompt}], None)
+
+    def comment(self, prompt: str, languages: list[str] | None = None) -> RawAnswer:
+        """Synthetic comments: the prompt asks for `{"comments": [...]}`."""
+        return self.write_json(prompt, ["comments"])
 
 
 def openai_backend_from_config(model_config, api_key: str | None) -> OpenAICompatBackend:
