@@ -109,18 +109,29 @@ def reference_centrality(G):
     }
 
 
+def dyadic_karate_club():
+    """The karate club with weights 2^(w-4) for its weights w = 1..7: distances 1/weight and their
+    sums are exact in floating point, so equal-length paths tie exactly for networkx and igraph
+    alike (with weights 1..7, 1/3 + 1/6 rounds below 1/2, and networkx, comparing floats exactly,
+    no longer counts the two paths as equally short; igraph compares with a tolerance)."""
+    G = nx.karate_club_graph()
+    for _, _, d in G.edges(data=True):
+        d["weight"] = 2.0 ** (d["weight"] - 4)
+    return G
+
+
 def test_centrality_matches_networkx_on_weighted_karate_club():
-    G = nx.karate_club_graph()  # edge weights 1..7
+    G = dyadic_karate_club()
     frame = centrality_frame(G)
     assert list(frame.columns) == CENTRALITY_COLUMNS and len(frame) == 34
     assert frame.attrs["betweenness_k"] is None
     for column, values in reference_centrality(G).items():
         np.testing.assert_allclose(frame[column], [values[v] for v in frame["node"]], err_msg=column)
-    assert frame.loc[frame["betweenness"].idxmax(), "node"] == 0  # the instructor brokers the club
+    assert frame.loc[frame["betweenness"].idxmax(), "node"] == 33  # the administrator brokers the club
 
 
 def test_centrality_samples_shortest_paths_on_big_graphs(monkeypatch):
-    G = nx.karate_club_graph()
+    G = dyadic_karate_club()
     reference = reference_centrality(G)
     monkeypatch.setattr(graphs, "EXACT_PATHS_MAX_NODES", 20)
     full = centrality_frame(G)  # k = min(500, 34): every node is a source, so still exact
@@ -136,6 +147,32 @@ def test_centrality_samples_shortest_paths_on_big_graphs(monkeypatch):
         exact = [reference[column][v] for v in first["node"]]
         assert not np.allclose(first[column], exact), column
         assert np.corrcoef(first[column], exact)[0, 1] > 0.9, column
+
+
+def test_sampled_betweenness_is_networkx_estimator_on_the_same_sources(monkeypatch):
+    import random
+
+    rng = np.random.default_rng(5)
+    G = nx.gnm_random_graph(400, 2400, seed=3)
+    G.add_edges_from([(400, 401), (402, 402)])  # a separate pair, and a self-loop
+    for _, _, d in G.edges(data=True):
+        d["weight"] = float(rng.uniform(0.1, 1.0))
+    monkeypatch.setattr(graphs, "EXACT_PATHS_MAX_NODES", 100)
+    monkeypatch.setattr(graphs, "PATH_SAMPLE", 60)
+    frame = centrality_frame(G)
+    nodes = list(frame["node"])
+    sources = [nodes[i] for i in graphs._path_sources(len(nodes), 60)]
+
+    class SameSources(random.Random):  # networkx draws its sample with seed.sample(nodes, k)
+        def sample(self, population, k):
+            return sources
+
+    H = G.copy()
+    for _, _, d in H.edges(data=True):
+        d["distance"] = 1 / d["weight"]
+    reference = nx.betweenness_centrality(H, k=60, weight="distance", seed=SameSources())
+    np.testing.assert_allclose(frame["betweenness"], [reference[v] for v in nodes], rtol=1e-9, atol=1e-12)
+    assert frame["betweenness"].max() > 0
 
 
 def test_centrality_on_disconnected_empty_and_tiny_graphs():
