@@ -85,10 +85,10 @@ def build_network_assets(config: WorkbenchConfig) -> list:
             nodes = df[df["variant"] == variant]
             edges = semantic_graph[semantic_graph["variant"] == variant]
             pictures[f"network_{variant}"] = png_markdown(
-                figure_png(network_figure(nodes, edges, f"{model} / {variant}: communities", cfg.graph.seed)),
+                figure_png(network_figure(nodes, edges, f"{model} / {variant}: communities")),
                 f"{variant} network")
             pictures[f"map_{variant}"] = png_markdown(
-                figure_png(map_figure(nodes, f"{model} / {variant}: spectral map")), f"{variant} map")
+                figure_png(map_figure(nodes, f"{model} / {variant}: map (force layout)")), f"{variant} map")
         files = {f"{variant}_{fmt}": dg.MetadataValue.path(path)
                  for variant, paths in exports.items() for fmt, path in paths.items()}
         return dg.Output(df, metadata=table_metadata(

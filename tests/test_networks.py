@@ -332,26 +332,23 @@ def test_exact_knn_breaks_ties_at_the_kth_place_towards_the_earlier_item():
     np.testing.assert_array_equal(adj, np.maximum(expected, expected.T))
 
 
-def test_spectral_map_spans_the_laplacian_eigenmap_and_separates_planted_clusters():
+def test_force_layout_is_seeded_and_keeps_every_planted_cluster_apart():
     from tests.test_graphs import planted_clusters
-    from workbench_dagster.graphs import spectral_map
+    from workbench_dagster.graphs import force_layout
 
-    vectors, truth = planted_clusters(n_clusters=3, per_cluster=300)
+    # Four clusters, two of them in a component of their own: a spectral map collapses each
+    # component onto a point; the layout must keep all four apart.
+    vectors, truth = planted_clusters(n_clusters=4, per_cluster=150)
     adj = knn_similarity_graph(vectors, k=8, min_similarity=0.0).tolil()
-    for a, b in ((0, 300), (300, 600), (600, 0)):  # weak bridges: one component, so the map is well defined
-        adj[a, b] = adj[b, a] = 0.05
-    adj = adj.tocsr()
-    coords = spectral_map(adj, seed=7)
-    assert coords.shape == (900, 2)
-    np.testing.assert_array_equal(coords, spectral_map(adj, seed=7))  # seeded
-    # The exact eigenmap: eigenvectors 2 and 3 of the normalised adjacency, divided by sqrt(degree).
-    affinity = (adj + sp.identity(900) * 1e-6).toarray()
-    root = np.sqrt(affinity.sum(axis=1))
-    _, vectors_ = np.linalg.eigh(affinity / root[:, None] / root[None, :])
-    exact = vectors_[:, -3:-1] / root[:, None]
-    cosines = np.linalg.svd(np.linalg.qr(coords)[0].T @ np.linalg.qr(exact)[0])[1]
-    assert cosines.min() > 0.999  # the same 2-D subspace
-    centres = np.stack([coords[truth == c].mean(axis=0) for c in range(3)])
-    spread = max(np.linalg.norm(coords[truth == c] - centres[c], axis=1).mean() for c in range(3))
-    gaps = [np.linalg.norm(centres[a] - centres[b]) for a in range(3) for b in range(a + 1, 3)]
+    adj[0, 150] = adj[150, 0] = 0.05  # clusters 0 and 1 bridged; 2 and 3 on their own
+    adj = sp.vstack([sp.hstack([adj, sp.csr_matrix((600, 1))]), sp.csr_matrix((1, 601))]).tocsr()  # + isolated
+    truth = np.append(truth, -1)
+    coords = force_layout(adj, seed=7)
+    assert coords.shape == (601, 2) and np.isfinite(coords).all()
+    np.testing.assert_array_equal(coords, force_layout(adj, seed=7))
+    assert not np.allclose(coords, force_layout(adj, seed=8))
+    centres = np.stack([coords[truth == c].mean(axis=0) for c in range(4)])
+    spread = max(np.linalg.norm(coords[truth == c] - centres[c], axis=1).mean() for c in range(4))
+    gaps = [np.linalg.norm(centres[a] - centres[b]) for a in range(4) for b in range(a + 1, 4)]
     assert min(gaps) > 2 * spread
+    assert force_layout(sp.csr_matrix((3, 3)), seed=7).tolist() == [[0.0, 0.0]] * 3

@@ -623,26 +623,30 @@ def _scalar(value):
     return value
 
 
-def spectral_map(adj: sp.spmatrix, seed: int) -> np.ndarray:
-    """2-D coordinates of the nodes from the graph's Laplacian eigenmaps (connected parts placed together).
+def force_layout(adj: sp.spmatrix, seed: int) -> np.ndarray:
+    """2-D coordinates of the nodes from a weighted Fruchterman-Reingold layout (igraph, grid variant).
 
-    Cheap at any size (sparse eigensolver, lobpcg), unlike UMAP's numba warm-up, and faithful
-    to the graph the communities come from.
+    A spectral map collapses a graph with several connected parts onto one point per part, and
+    two eigenvectors cannot pull ten communities apart; a force layout keeps every community
+    visible and puts related ones side by side. igraph's compiled grid variant lays out a 20k-image
+    graph in about 2 s. Its random start comes from a generator seeded here, so the same graph
+    gets the same map. Returns an array (n, 2).
     """
-    n = adj.shape[0]
-    if n < 3 or adj.nnz == 0:
-        return np.zeros((n, 2))
-    from sklearn.manifold import SpectralEmbedding
+    import random
 
-    affinity = sp.csr_matrix(adj, dtype=np.float64)
-    affinity = affinity.maximum(affinity.T) + sp.identity(n) * 1e-6  # isolated nodes stay solvable
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected"
-        # lobpcg, not the default arpack: arpack's shift-invert factorises the Laplacian, which took
-        # 31 s against lobpcg's 0.6 s on a 20k-image graph, for the same 2-D subspace.
-        coords = SpectralEmbedding(n_components=2, affinity="precomputed", random_state=seed,
-                                   eigen_solver="lobpcg").fit_transform(affinity)
-    return coords
+    import igraph as ig
+
+    n = adj.shape[0]
+    upper = _upper_edges(adj)
+    if n < 2 or upper.nnz == 0:
+        return np.zeros((n, 2))
+    graph = ig.Graph(n=n, edges=np.column_stack([upper.row, upper.col]).tolist(), directed=False)
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        layout = graph.layout_fruchterman_reingold(weights=upper.data.tolist(), grid="auto")
+    finally:
+        ig.set_random_number_generator(random)
+    return np.asarray(layout.coords, dtype=float)
 
 
 def partition_agreement(a: dict, b: dict) -> dict:

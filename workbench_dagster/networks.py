@@ -26,6 +26,7 @@ from workbench_dagster.graphs import (
     centrality_frame,
     combine_graphs,
     export_graph,
+    force_layout,
     hierarchical_communities,
     knn_similarity_graph,
     label_jaccard_graph,
@@ -34,7 +35,6 @@ from workbench_dagster.graphs import (
     modularity,
     omnibus_divergence,
     partition_agreement,
-    spectral_map,
     summarize_communities,
     top_overlap,
 )
@@ -179,7 +179,7 @@ def centrality_and_communities(model: str, captions: pd.DataFrame, edges: pd.Dat
         frame["community"] = frame["node"].map(partition).astype("Int64")
         frame["hierarchy"] = [[int(level[v]) for level in levels] for v in frame["node"]]
         order = list(frame["node"])
-        coords = spectral_map(nx.to_scipy_sparse_array(G, nodelist=order, weight="weight", format="csr"), settings.seed)
+        coords = force_layout(nx.to_scipy_sparse_array(G, nodelist=order, weight="weight", format="csr"), settings.seed)
         frame["x"], frame["y"] = coords[:, 0], coords[:, 1]
         frame["node"] = frame["node"].astype(str)
         frame["batch"] = frame["node"].map(batch_of) if node_type == "image" else None
@@ -347,8 +347,9 @@ def image_divergence(edges: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[DIVERGENCE_COLUMNS]
 
 
-def network_figure(centrality: pd.DataFrame, edges: pd.DataFrame, title: str, seed: int = 7):
-    """The network coloured by community: force-directed up to a few thousand nodes, else the spectral map."""
+def network_figure(centrality: pd.DataFrame, edges: pd.DataFrame, title: str):
+    """The network on its stored map positions (`x`, `y`), nodes coloured by community and sized by PageRank;
+    edges are drawn up to 50,000 of them, beyond which they are only a grey fog."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -358,10 +359,7 @@ def network_figure(centrality: pd.DataFrame, edges: pd.DataFrame, title: str, se
     G = network_from_edges(list(centrality["node"]), edges)
     fig, ax = plt.subplots(figsize=(6, 6))
     if len(G):
-        if len(G) <= 3000:
-            pos = nx.spring_layout(G, seed=seed, weight="weight")
-        else:
-            pos = {n: (x, y) for n, x, y in zip(centrality["node"], centrality["x"], centrality["y"])}
+        pos = {n: (x, y) for n, x, y in zip(centrality["node"], centrality["x"], centrality["y"])}
         community = dict(zip(centrality["node"], centrality["community"].fillna(-1).astype(int)))
         size = dict(zip(centrality["node"], centrality["pagerank"]))
         if G.number_of_edges() <= 50_000:
@@ -373,8 +371,12 @@ def network_figure(centrality: pd.DataFrame, edges: pd.DataFrame, title: str, se
     return fig
 
 
+MAP_TAGS = 15  # communities named on the map, largest first
+
+
 def map_figure(centrality: pd.DataFrame, title: str):
-    """The 2-D spectral map of the nodes, coloured by community."""
+    """The 2-D map of the nodes coloured by community, the largest communities tagged with their id at
+    their median position, so a reader can go from a cluster on the map to its card in `communities`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -382,8 +384,12 @@ def map_figure(centrality: pd.DataFrame, title: str):
 
     fig, ax = plt.subplots(figsize=(6, 6))
     if len(centrality):
-        ax.scatter(centrality["x"], centrality["y"], c=centrality["community"].fillna(-1).astype(int), cmap="tab20",
-                   s=12, alpha=0.8)
+        community = centrality["community"].fillna(-1).astype(int)
+        ax.scatter(centrality["x"], centrality["y"], c=community, cmap="tab20", s=12, alpha=0.8)
+        for c in community.value_counts().index[:MAP_TAGS]:
+            members = centrality[community == c]
+            ax.annotate(f"C{c}", (members["x"].median(), members["y"].median()), ha="center", va="center",
+                        fontsize=9, weight="bold", bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7})
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
