@@ -297,6 +297,19 @@ def test_omnibus_divergence_points_at_the_images_whose_neighbours_changed(plante
     rest = np.setdiff1d(np.arange(len(ids)), moved)
     assert score[moved].mean() > 3 * score[rest].mean()
 
+    # The sparse omnibus matrix gives graspologic's dense embedding (the dense path needs
+    # (graphs x n)^2 floats, which is why the code never takes it).
+    import warnings
+
+    from graspologic.embed import OmnibusEmbed
+
+    np.random.seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dense = OmnibusEmbed(n_components=4, algorithm="randomized", check_lcc=False).fit_transform(
+            [adj.toarray(), other.toarray()])
+    np.testing.assert_allclose(score, np.linalg.norm(dense - dense.mean(axis=0), axis=2).mean(axis=0), atol=1e-9)
+
 
 @pytest.mark.parametrize("bad, message", [
     ({"variants": ["labels", "labels"]}, "distinct"),
