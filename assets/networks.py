@@ -77,7 +77,7 @@ def build_network_assets(config: WorkbenchConfig) -> list:
         cfg = workbench.config
         model = context.partition_key
         df, stats = centrality_and_communities(model, mllm_captions, semantic_graph, cfg.graph)
-        exports = export_networks(model, mllm_captions, semantic_graph, df, cfg.data_dir / "exports")
+        exports = export_networks(model, mllm_captions, semantic_graph, df, cfg.data_dir / "exports", cfg.graph.exports)
         pictures = {}
         for variant in stats:
             if variant == BIPARTITE:

@@ -5,8 +5,8 @@
 
 What `semantic_graph`, `centrality_table` and `communities` do for one model, on a synthetic
 corpus with planted themes in every layer: the three variants plus the bipartite graph, then
-centralities, Leiden and hierarchical Leiden, the spectral map, the community cards and the
-Gephi exports. Prints the seconds of each stage and how well the `labels_captions` communities
+centralities, Leiden and hierarchical Leiden, the map layout, the community cards, the
+Gephi exports, and the omnibus embedding against a second model. Prints the seconds of each stage and how well the `labels_captions` communities
 recover the planted themes (ARI), so a speed-up that breaks the result shows.
 """
 
@@ -28,6 +28,7 @@ from workbench_dagster.networks import (  # noqa: E402
     centrality_and_communities,
     community_table,
     export_networks,
+    image_divergence,
 )
 
 LABELS = [f"label{i:02d}" for i in range(30)]
@@ -81,6 +82,10 @@ def main() -> None:
     cards = timed("communities", lambda: community_table("m", centrality, captions, texts, edges))
     with tempfile.TemporaryDirectory() as folder:
         timed("exports", lambda: export_networks("m", captions, edges, centrality, folder))
+    # A second model that sees the same images a little differently, for the cross-model stage.
+    _, other_embeddings, other_visual, _, _ = corpus(args.n, seed=1)
+    other = build_semantic_graph("m2", captions, other_embeddings, LABELS, settings, other_visual)
+    timed("image_divergence (2 models)", lambda: image_divergence(pd.concat([edges, other]), settings.seed))
     images = centrality[(centrality["variant"] == "labels_captions")].set_index("node").loc[captions["image_id"]]
     ari = adjusted_rand_score(theme, images["community"].astype(int))
     per_variant = {v: (s["edges"], s["communities"]) for v, s in stats.items()}

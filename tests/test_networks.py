@@ -257,6 +257,15 @@ def test_exports_load_back_with_the_same_nodes_edges_and_weights(planted_pipelin
                     centrality.set_index(["variant", "node"]).loc[(variant, node), "community"])
 
 
+def test_exports_write_only_the_configured_formats(planted_pipeline, tmp_path):
+    captions, *_, edges, centrality, _ = planted_pipeline
+    paths = export_networks("m1", captions, edges, centrality, tmp_path / "one", ["graphml"])
+    assert {fmt for files in paths.values() for fmt in files} == {"graphml"}
+    assert sorted(p.suffix for p in (tmp_path / "one" / "m1").iterdir()) == [".graphml"] * len(paths)
+    assert export_networks("m1", captions, edges, centrality, tmp_path / "none", []) == {}
+    assert not (tmp_path / "none").exists()
+
+
 def test_model_comparison_identical_vs_shuffled_partitions(planted_pipeline):
     centrality = planted_pipeline[6]
     same = centrality.assign(model="m2")
@@ -318,6 +327,8 @@ def test_omnibus_divergence_points_at_the_images_whose_neighbours_changed(plante
     ({"layer_weights": {"label": 0}}, "layer_weights.label"),
     ({"layer_weights": {"caption": -1}}, "greater than or equal to 0"),
     ({"layer_weights": {"audio": 1}}, "Extra inputs"),
+    ({"exports": ["gexf", "gexf"]}, "distinct"),
+    ({"exports": ["pajek"]}, "gexf"),
 ])
 def test_graph_config_rejects_bad_variants_and_weights(bad, message):
     from pydantic import ValidationError

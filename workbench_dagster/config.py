@@ -208,12 +208,14 @@ class GraphConfig(Strict):
     resolution: float = Field(1.0, gt=0)
     seed: int = Field(7, ge=1)  # graspologic rejects 0
     summaries: SummariesConfig = SummariesConfig()
+    # Gephi files per variant; writing them is about half the network stage at 20k images, [] skips it
+    exports: list[Literal["gexf", "graphml"]] = ["gexf", "graphml"]
 
-    @field_validator("variants")
+    @field_validator("variants", "exports")
     @classmethod
-    def _distinct_variants(cls, value: list[str]) -> list[str]:
+    def _distinct(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
-            raise ValueError(f"variants must be distinct, got {value}")
+            raise ValueError(f"entries must be distinct, got {value}")
         return value
 
     @model_validator(mode="after")

@@ -598,8 +598,12 @@ def label_projection(B: nx.Graph) -> nx.Graph:
     return bipartite.overlap_weighted_projected_graph(B, label_nodes, jaccard=True)
 
 
-def export_graph(G: nx.Graph, gexf_path, graphml_path) -> None:
-    """GEXF and GraphML for Gephi; attributes must be scalars, lists are joined with '|'."""
+GRAPH_WRITERS = {"gexf": nx.write_gexf, "graphml": nx.write_graphml}
+
+
+def export_graph(G: nx.Graph, paths: dict) -> None:
+    """Writes G in each format of `paths` ({"gexf": path, "graphml": path}) for Gephi, each file
+    through a temporary name; attributes must be scalars, lists are joined with '|'."""
     from pathlib import Path
 
     H = nx.Graph()
@@ -607,11 +611,11 @@ def export_graph(G: nx.Graph, gexf_path, graphml_path) -> None:
         H.add_node(str(node), **{k: _scalar(v) for k, v in data.items() if v is not None})
     for u, v, data in G.edges(data=True):
         H.add_edge(str(u), str(v), **{k: _scalar(x) for k, x in data.items() if x is not None})
-    for path, write in ((gexf_path, nx.write_gexf), (graphml_path, nx.write_graphml)):
+    for fmt, path in paths.items():
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        write(H, tmp)
+        GRAPH_WRITERS[fmt](H, tmp)
         tmp.replace(path)
 
 

@@ -232,10 +232,13 @@ def community_table(model: str, centrality: pd.DataFrame, captions: pd.DataFrame
 
 
 def export_networks(model: str, captions: pd.DataFrame, edges: pd.DataFrame, centrality: pd.DataFrame,
-                    folder) -> dict[str, dict[str, str]]:
-    """GEXF and GraphML per variant under <folder>/<model>/, node attributes from the centrality table."""
+                    folder, formats=("gexf", "graphml")) -> dict[str, dict[str, str]]:
+    """Each variant as <folder>/<model>/<variant>.<format> (GEXF, GraphML), node attributes from the
+    centrality table. Returns {variant: {format: path}}; nothing when `formats` is empty."""
     from pathlib import Path
 
+    if not formats:
+        return {}
     nodes = graph_nodes(captions)
     labels_of = dict(zip(nodes["image_id"], nodes["labels"]))
     batch_of = dict(zip(nodes["image_id"], nodes["batch"]))
@@ -264,10 +267,8 @@ def export_networks(model: str, captions: pd.DataFrame, edges: pd.DataFrame, cen
                 if a is not None:
                     G.nodes[node].update(community=int(a["community"]), pagerank=float(a["pagerank"]),
                                          betweenness=float(a["betweenness"]), x=float(a["x"]), y=float(a["y"]))
-        target = Path(folder) / model
-        gexf, graphml = target / f"{variant}.gexf", target / f"{variant}.graphml"
-        export_graph(G, gexf, graphml)
-        paths[variant] = {"gexf": str(gexf), "graphml": str(graphml)}
+        paths[variant] = {fmt: str(Path(folder) / model / f"{variant}.{fmt}") for fmt in formats}
+        export_graph(G, paths[variant])
     return paths
 
 
