@@ -113,7 +113,7 @@ def _approximate_neighbours(unit: np.ndarray, k: int, seed: int,
     About 2 sqrt(n) k-means cells; each query scans its `probes` nearest cells, so the work
     is about n * probes * sqrt(n) / 2 dot products instead of n^2. Inner products of unit
     vectors are cosines, and a flat (uncompressed) index returns them exactly for the pairs
-    it finds. Imported here: only corpora big enough to need it pay for it.
+    it finds.
     Returns (rows, cols, similarities).
     """
     n, dim = unit.shape
