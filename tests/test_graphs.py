@@ -56,6 +56,21 @@ def test_knn_graph_small_and_degenerate_inputs():
     assert twins.nnz == 6 and twins.max() == 1.0
 
 
+def test_exact_knn_ties_between_identical_vectors_go_to_the_earlier_item():
+    rng = np.random.default_rng(0)
+    bases = rng.normal(size=(20, 64))
+    group = rng.integers(0, 20, 1000)
+    adj = knn_similarity_graph(bases[group], k=5, min_similarity=0.0)  # twins: every tie is exact
+    for i in range(1000):
+        members = np.flatnonzero(group == group[i])
+        earliest = [j for j in members if j != i][:5]
+        neighbours = set(adj[i].indices)
+        assert set(earliest) <= neighbours, i
+        if i not in members[:6]:  # nobody else picks it, so it keeps only its own choice
+            assert neighbours == set(earliest), i
+    np.testing.assert_allclose(adj.data, 1.0, atol=1e-6)  # unit vectors in float32: 1 +- a few ulp
+
+
 def test_label_jaccard_graph():
     sets = [["a", "b"], ["b", "c"], ["a", "b", "c"], ["d"], [], ["zzz-unknown"]]
     adj = label_jaccard_graph(sets, ["a", "b", "c", "d"])

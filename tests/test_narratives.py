@@ -126,8 +126,10 @@ def test_summary_config_errors_name_the_field(tmp_path):
         summaries_config(tmp_path, backend="gemini")
     with pytest.raises(WorkbenchConfigError, match="graph.summaries.min_size"):
         summaries_config(tmp_path, min_size=0)
-    with pytest.raises(WorkbenchConfigError, match="graph.summaries.*api_key_env"):
-        summaries_config(tmp_path, backend="openai", model="w", api_key_env="sk-live-123")
+    for pasted_key in ("sk-live-123", "AIzaSyAbc123def456ghi789jkl012mno345pq"):  # the second has no '-'
+        with pytest.raises(WorkbenchConfigError, match="graph.summaries.api_key_env") as caught:
+            summaries_config(tmp_path, backend="gemini", model="w", api_key_env=pasted_key)
+        assert pasted_key not in str(caught.value) and "<redacted>" in str(caught.value)
 
 
 def test_prompt_holds_only_the_cards_facts_and_parse_is_strict(cards_and_captions, scenario):

@@ -7,17 +7,29 @@ fixes the YAML instead of reading a traceback from deep inside an asset.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.scenario import Scenario, load_scenario
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "workbench.yaml"
+
+
+def _env_var_name(value: str) -> str:
+    """A key pasted where its variable's name belongs would end up in error messages and logs."""
+    if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
+        raise ValueError("expected the NAME of an environment variable (capitals, digits and '_', such as "
+                         "GOOGLE_API_KEY), not the key itself")
+    return value
+
+
+EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 
 
 def key_env_for(backend: str, api_key_env: str | None) -> str:
@@ -52,7 +64,7 @@ class ImagesConfig(Strict):
     # gemini only: `model` is a Gemini image model (e.g. gemini-2.5-flash-image); the key comes from the
     # environment variable named by api_key_env (default GOOGLE_API_KEY)
     base_url: str | None = None
-    api_key_env: str | None = None
+    api_key_env: EnvVarName | None = None
     timeout_s: float = Field(120.0, gt=0, le=3600)
 
     @model_validator(mode="after")
@@ -75,7 +87,7 @@ class TextModelConfig(Strict):
     # gemini / openai only: provider model name, endpoint and the NAME of the env var with the key
     model: str | None = None
     base_url: str | None = None
-    api_key_env: str | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    api_key_env: EnvVarName | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
     concurrency: int = Field(4, ge=1, le=256)
     timeout_s: float = Field(60.0, gt=0, le=3600)
     temperature: float | None = Field(0.9, ge=0)
@@ -92,9 +104,6 @@ class TextModelConfig(Strict):
             raise ValueError(f"backend {self.backend!r} needs `model`, the provider's model name")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url: expected an http:// or https:// URL, got {self.base_url!r}")
-        if self.api_key_env is not None and not self.api_key_env.replace("_", "").isalnum():
-            raise ValueError("api_key_env: expected the NAME of an environment variable (letters, digits, '_'), "
-                             "not the key itself")
         return self
 
 
@@ -112,7 +121,7 @@ class SummariesConfig(TextModelConfig):
     """
 
     temperature: float | None = Field(0.2, ge=0)  # a summary should be faithful, not creative
-    max_output_tokens: int = Field(400, ge=1, le=32_768)
+    max_output_tokens: int = Field(1024, ge=1, le=32_768)  # room for "thinking" models that count their reasoning
     min_size: int = Field(3, ge=1)
     max_level: int = Field(1, ge=0)
     language: str = "English"
@@ -134,7 +143,7 @@ class ModelConfig(Strict):
     # gemini / openai only (API backends). The key itself is never in the YAML: `api_key_env`
     # names the environment variable (or .env entry) that holds it.
     base_url: str | None = None  # openai: e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama)
-    api_key_env: str | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    api_key_env: EnvVarName | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
     concurrency: int = Field(4, ge=1, le=256)  # parallel requests per partition
     timeout_s: float = Field(60.0, gt=0, le=3600)  # per request
     max_retries: int = Field(4, ge=0, le=20)  # retries after the first attempt (429, 5xx, timeouts)
@@ -155,9 +164,6 @@ class ModelConfig(Strict):
                              "(e.g. gemini-2.5-flash, gpt-4o-mini, Qwen/Qwen2-VL-7B-Instruct on vLLM)")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"models[{self.id}].base_url: expected an http:// or https:// URL, got {self.base_url!r}")
-        if self.api_key_env is not None and not self.api_key_env.replace("_", "").isalnum():
-            raise ValueError(f"models[{self.id}].api_key_env: expected the NAME of an environment variable "
-                             "(letters, digits, '_'), not the key itself")
         return self
 
     @model_validator(mode="after")

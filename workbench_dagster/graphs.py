@@ -74,7 +74,7 @@ def knn_similarity_graph(
     return adj.maximum(adj.T).tocsr()
 
 
-TIE_ROWS_BLOCK = 1024  # rows re-ranked per product when a tie straddles the k-th place
+TIE_ROWS_BLOCK = 256  # rows re-ranked per search when a tie straddles the k-th place (block x n scores)
 
 
 def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,8 +82,8 @@ def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[
 
     faiss orders equal similarities as its heap happens to leave them, so it is asked for
     two more than k (the row itself and one spare). Where the spare equals the k-th value
-    and that value could become an edge, the row is re-ranked from its full similarity row
-    with a stable sort; that only happens on exact ties, so it costs nothing on real data.
+    and that value could become an edge, the row is re-ranked from all its similarities by
+    (similarity, index); that only happens on exact ties, so it costs nothing on real data.
     Returns (rows, cols, similarities), k per row.
     """
     n = unit.shape[0]
@@ -99,10 +99,12 @@ def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[
         found, sims = found[:, :k].copy(), sims[:, :k].copy()
         for start in range(0, len(tied), TIE_ROWS_BLOCK):
             rows = tied[start : start + TIE_ROWS_BLOCK]
-            full = unit[rows] @ unit.T
-            full[np.arange(len(rows)), rows] = -np.inf
-            best = np.argsort(-full, axis=1, kind="stable")[:, :k]
-            found[rows], sims[rows] = best, np.take_along_axis(full, best, axis=1)
+            # faiss again, not numpy: numpy's product rounds identical columns differently by position,
+            # which would rank twins by rounding noise instead of by index.
+            full, order = faiss.knn(unit[rows], unit, n, metric=faiss.METRIC_INNER_PRODUCT)
+            full[order == rows[:, None]] = -np.inf
+            best = np.lexsort((order, -full), axis=1)[:, :k]  # by similarity, then earlier row
+            found[rows], sims[rows] = np.take_along_axis(order, best, axis=1), np.take_along_axis(full, best, axis=1)
     return np.repeat(np.arange(n), found.shape[1]), found.ravel().astype(np.int64), sims.ravel()
 
 
@@ -645,6 +647,8 @@ def force_layout(adj: sp.spmatrix, seed: int) -> np.ndarray:
     if n < 2 or upper.nnz == 0:
         return np.zeros((n, 2))
     graph = ig.Graph(n=n, edges=np.column_stack([upper.row, upper.col]).tolist(), directed=False)
+    # igraph draws from one process-wide generator (Python's `random` module unless replaced);
+    # a seeded one is put in for this layout and the default put back after.
     ig.set_random_number_generator(random.Random(seed))
     try:
         layout = graph.layout_fruchterman_reingold(weights=upper.data.tolist(), grid="auto")

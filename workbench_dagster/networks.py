@@ -234,11 +234,22 @@ def community_table(model: str, centrality: pd.DataFrame, captions: pd.DataFrame
 def export_networks(model: str, captions: pd.DataFrame, edges: pd.DataFrame, centrality: pd.DataFrame,
                     folder, formats=("gexf", "graphml")) -> dict[str, dict[str, str]]:
     """Each variant as <folder>/<model>/<variant>.<format> (GEXF, GraphML), node attributes from the
-    centrality table. Returns {variant: {format: path}}; nothing when `formats` is empty."""
+    centrality table. Files of formats or variants no longer configured are removed, so Gephi never
+    opens a stale graph. Returns {variant: {format: path}}; nothing when `formats` is empty."""
     from pathlib import Path
 
-    if not formats:
-        return {}
+    paths = _write_exports(model, captions, edges, centrality, folder, formats) if formats else {}
+    written = {path for files in paths.values() for path in files.values()}
+    for old in (Path(folder) / model).glob("*"):
+        if old.suffix in (".gexf", ".graphml") and str(old) not in written:
+            old.unlink()
+    return paths
+
+
+def _write_exports(model: str, captions: pd.DataFrame, edges: pd.DataFrame, centrality: pd.DataFrame,
+                   folder, formats) -> dict[str, dict[str, str]]:
+    from pathlib import Path
+
     nodes = graph_nodes(captions)
     labels_of = dict(zip(nodes["image_id"], nodes["labels"]))
     batch_of = dict(zip(nodes["image_id"], nodes["batch"]))
