@@ -74,7 +74,7 @@ def knn_similarity_graph(
     return adj.maximum(adj.T).tocsr()
 
 
-TIE_ROWS_BLOCK = 256  # rows re-ranked per search when a tie straddles the k-th place (block x n scores)
+TIE_ROWS_BLOCK = 1024  # tied rows re-ranked per faiss search
 
 
 def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,8 +82,8 @@ def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[
 
     faiss orders equal similarities as its heap happens to leave them, so it is asked for
     two more than k (the row itself and one spare). Where the spare equals the k-th value
-    and that value could become an edge, the row is re-ranked from all its similarities by
-    (similarity, index); that only happens on exact ties, so it costs nothing on real data.
+    and that value could become an edge, the row is re-ranked by (similarity, index) in
+    `_rerank_ties`; that only happens on exact ties, which is mostly twins.
     Returns (rows, cols, similarities), k per row.
     """
     n = unit.shape[0]
@@ -97,15 +97,38 @@ def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[
         boundary = sims[:, k - 1]
         tied = np.flatnonzero((boundary == sims[:, k]) & (boundary > 0) & (boundary >= min_similarity))
         found, sims = found[:, :k].copy(), sims[:, :k].copy()
-        for start in range(0, len(tied), TIE_ROWS_BLOCK):
-            rows = tied[start : start + TIE_ROWS_BLOCK]
-            # faiss again, not numpy: numpy's product rounds identical columns differently by position,
-            # which would rank twins by rounding noise instead of by index.
-            full, order = faiss.knn(unit[rows], unit, n, metric=faiss.METRIC_INNER_PRODUCT)
-            full[order == rows[:, None]] = -np.inf
-            best = np.lexsort((order, -full), axis=1)[:, :k]  # by similarity, then earlier row
-            found[rows], sims[rows] = np.take_along_axis(order, best, axis=1), np.take_along_axis(full, best, axis=1)
+        if len(tied):
+            found[tied], sims[tied] = _rerank_ties(unit, tied, k)
     return np.repeat(np.arange(n), found.shape[1]), found.ravel().astype(np.int64), sims.ravel()
+
+
+def _rerank_ties(unit: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of `rows` by (similarity desc, index asc), for rows whose k-th place is tied.
+
+    Each row asks faiss for a widening window of its best until the window ends strictly below
+    its k-th value: then every entry tied with it is in hand, whatever order faiss left them in.
+    Twins (duplicate captions are common) need a window about the size of their group, never
+    the whole row. faiss, not numpy, scores them: numpy's product rounds identical columns
+    differently by position, which would rank twins by rounding noise instead of by index.
+    """
+    n = unit.shape[0]
+    found, sims = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k), dtype=np.float32)
+    todo, width = np.arange(len(rows)), 4 * (k + 2)
+    while len(todo):
+        width = min(width, n)
+        unfinished = []
+        for start in range(0, len(todo), TIE_ROWS_BLOCK):
+            part = todo[start : start + TIE_ROWS_BLOCK]
+            scores, index = faiss.knn(unit[rows[part]], unit, width, metric=faiss.METRIC_INNER_PRODUCT)
+            last = scores[:, -1].copy()  # the window's lowest score, self included
+            scores[index == rows[part, None]] = -np.inf
+            order = np.lexsort((index, -scores), axis=1)[:, :k]  # by similarity, then earlier row
+            best, best_scores = np.take_along_axis(index, order, axis=1), np.take_along_axis(scores, order, axis=1)
+            done = (last < best_scores[:, -1]) | (width == n)
+            found[part[done]], sims[part[done]] = best[done], best_scores[done]
+            unfinished.append(part[~done])
+        todo, width = np.concatenate(unfinished), width * 4
+    return found, sims
 
 
 def _approximate_neighbours(unit: np.ndarray, k: int, seed: int,
