@@ -90,7 +90,7 @@ class TextModelConfig(Strict):
     api_key_env: EnvVarName | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
     concurrency: int = Field(4, ge=1, le=256)
     timeout_s: float = Field(60.0, gt=0, le=3600)
-    temperature: float | None = Field(0.9, ge=0)
+    temperature: float | None = Field(None, ge=0)  # each use sets its own default
     max_output_tokens: int = Field(1024, ge=1, le=32_768)
 
     @property

@@ -23,17 +23,13 @@ MAX_CAPTION_CHARS = 300
 MAX_SUMMARY_CHARS = 1500
 
 
-def _name(scenario, label: str) -> str:
-    return next((t.name for t in scenario.taxonomy if t.id == label), label)
-
-
 def _named(labels, scenario) -> str:
-    return ", ".join(_name(scenario, lab) for lab in labels) or "none"
+    return ", ".join(scenario.label_name(lab) for lab in labels) or "none"
 
 
 def render_summary_prompt(scenario, card: dict, captions: list[str], language: str) -> str:
     level = "the flat Leiden partition" if card["level"] == 0 else f"level {card['level']} of the hierarchy"
-    lifts = ", ".join(f"{_name(scenario, lab)} ({lift:.1f}x as common as in the corpus)"
+    lifts = ", ".join(f"{scenario.label_name(lab)} ({lift:.1f}x as common as in the corpus)"
                       for lab, lift in zip(card["overrepresented_labels"], card["label_lift"])) or "none"
     shown = "\n".join(f"- {' '.join(str(c).split())[:MAX_CAPTION_CHARS]}" for c in captions[:MAX_CAPTIONS]) or "- (none)"
     return (

@@ -115,7 +115,8 @@ class Scenario(BaseModel):
         return [t.id for t in self.taxonomy]
 
     def label_name(self, label_id: str) -> str:
-        return next(t.name for t in self.taxonomy if t.id == label_id)
+        """The label's display name; an id outside the taxonomy is shown as it is."""
+        return next((t.name for t in self.taxonomy if t.id == label_id), label_id)
 
 
 def load_scenario(path: str | Path) -> Scenario:
