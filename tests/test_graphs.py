@@ -33,9 +33,9 @@ def brute_force_knn(vectors, k, min_similarity):
     return np.maximum(dense, dense.T)
 
 
-@pytest.mark.parametrize("n", [15, 300])  # faiss scores fewer than 20 queries without BLAS
-def test_knn_graph_matches_brute_force(n):
-    vectors = np.random.default_rng(0).normal(size=(n, 16))
+@pytest.mark.parametrize("n, dim", [(15, 16), (300, 16), (1100, 32)])  # one product block; several, the last partial
+def test_knn_graph_matches_brute_force(n, dim):
+    vectors = np.random.default_rng(0).normal(size=(n, dim))
     expected = brute_force_knn(vectors, k=7, min_similarity=0.5)
     adj = knn_similarity_graph(vectors, k=7, min_similarity=0.5)
     assert sp.issparse(adj) and adj.shape == (n, n)
@@ -56,12 +56,13 @@ def test_knn_graph_small_and_degenerate_inputs():
     assert twins.nnz == 6 and twins.max() == 1.0
 
 
-def test_exact_knn_ties_between_identical_vectors_go_to_the_earlier_item():
+@pytest.mark.parametrize("n, dim", [(1000, 64), (3000, 384)])  # BLAS rounds twins by tile position at the larger
+def test_exact_knn_ties_between_identical_vectors_go_to_the_earlier_item(n, dim):
     rng = np.random.default_rng(0)
-    bases = rng.normal(size=(20, 64))
-    group = rng.integers(0, 20, 1000)
+    bases = rng.normal(size=(20, dim))
+    group = rng.integers(0, 20, n)
     adj = knn_similarity_graph(bases[group], k=5, min_similarity=0.0)  # twins: every tie is exact
-    for i in range(1000):
+    for i in range(n):
         members = np.flatnonzero(group == group[i])
         earliest = [j for j in members if j != i][:5]
         neighbours = set(adj[i].indices)

@@ -21,6 +21,8 @@ from scipy.sparse import csgraph
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
+from workbench_dagster.neighbours import approximate_neighbours, exact_neighbours
+
 # Betweenness and closeness need one Dijkstra per source node; above this many nodes
 # that gets too slow, so they are estimated from a seeded sample of sources.
 EXACT_PATHS_MAX_NODES = 500
@@ -51,10 +53,11 @@ def knn_similarity_graph(
 ) -> sp.csr_matrix:
     """Symmetric cosine k-nearest-neighbour graph.
 
-    Up to `approximate_above` items the neighbours are exact: faiss's flat search runs the
-    product in BLAS blocks and keeps each row's k best in a heap, so memory stays O(n k)
-    and the n x n similarity matrix never exists. Above it an inverted-file index gives
-    approximate neighbours with exact similarities. An edge is kept when either end has
+    Up to `approximate_above` items the neighbours are exact: the upper half of the
+    similarity matrix is multiplied in BLAS blocks that feed each row's k best straight
+    into heaps (`neighbours.symmetric_top`), so memory stays O(n k) and the n x n matrix
+    never exists. Above it an inverted-file index gives approximate neighbours with exact
+    similarities. An edge is kept when either end has
     the other among its k nearest (max symmetrisation), so hubs do not lose their edges to
     nodes that rank them lower.
     """
@@ -65,97 +68,13 @@ def knn_similarity_graph(
         return sp.csr_matrix((n, n), dtype=np.float64)
     x = np.ascontiguousarray(normalize(x.reshape(n, -1)), dtype=np.float32)
     if approximate_above is not None and n > approximate_above:
-        rows, cols, sims = _approximate_neighbours(x, k, seed)
+        rows, cols, sims = approximate_neighbours(x, k, seed)
     else:
-        rows, cols, sims = _exact_neighbours(x, k, min_similarity)
+        rows, cols, sims = exact_neighbours(x, k)
     keep = (sims >= min_similarity) & (sims > 0)
     weights = np.minimum(sims[keep].astype(np.float64), 1.0)  # float32 puts twins at 1 + 1e-7
     adj = sp.csr_matrix((weights, (rows[keep], cols[keep])), shape=(n, n))
     return adj.maximum(adj.T).tocsr()
-
-
-TIE_ROWS_BLOCK = 1024  # tied rows re-ranked per faiss search
-
-
-def _exact_neighbours(unit: np.ndarray, k: int, min_similarity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The k most similar other rows of every row, exactly, ties at the k-th place going to the earlier row.
-
-    faiss orders equal similarities as its heap happens to leave them, so it is asked for
-    two more than k (the row itself and one spare). Where the spare equals the k-th value
-    and that value could become an edge, the row is re-ranked by (similarity, index) in
-    `_rerank_ties`; that only happens on exact ties, which is mostly twins.
-    Returns (rows, cols, similarities), k per row.
-    """
-    n = unit.shape[0]
-    want = min(k + 2, n)
-    sims, found = faiss.knn(unit, unit, want, metric=faiss.METRIC_INNER_PRODUCT)
-    # Move the row itself (wherever its twins put it) to the end, keeping the others in order.
-    self_last = np.argsort(found == np.arange(n)[:, None], axis=1, kind="stable")
-    found = np.take_along_axis(found, self_last, axis=1)[:, : min(k + 1, n - 1)]
-    sims = np.take_along_axis(sims, self_last, axis=1)[:, : found.shape[1]]
-    if found.shape[1] > k:
-        boundary = sims[:, k - 1]
-        tied = np.flatnonzero((boundary == sims[:, k]) & (boundary > 0) & (boundary >= min_similarity))
-        found, sims = found[:, :k].copy(), sims[:, :k].copy()
-        if len(tied):
-            found[tied], sims[tied] = _rerank_ties(unit, tied, k)
-    return np.repeat(np.arange(n), found.shape[1]), found.ravel().astype(np.int64), sims.ravel()
-
-
-def _rerank_ties(unit: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best of `rows` by (similarity desc, index asc), for rows whose k-th place is tied.
-
-    Each row asks faiss for a widening window of its best until the window ends strictly below
-    its k-th value: then every entry tied with it is in hand, whatever order faiss left them in.
-    Twins (duplicate captions are common) need a window about the size of their group, never
-    the whole row. faiss, not numpy, scores them: numpy's product rounds identical columns
-    differently by position, which would rank twins by rounding noise instead of by index.
-    """
-    n = unit.shape[0]
-    found, sims = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k), dtype=np.float32)
-    todo, width = np.arange(len(rows)), 4 * (k + 2)
-    while len(todo):
-        width = min(width, n)
-        unfinished = []
-        for start in range(0, len(todo), TIE_ROWS_BLOCK):
-            part = todo[start : start + TIE_ROWS_BLOCK]
-            scores, index = faiss.knn(unit[rows[part]], unit, width, metric=faiss.METRIC_INNER_PRODUCT)
-            last = scores[:, -1].copy()  # the window's lowest score, self included
-            scores[index == rows[part, None]] = -np.inf
-            order = np.lexsort((index, -scores), axis=1)[:, :k]  # by similarity, then earlier row
-            best, best_scores = np.take_along_axis(index, order, axis=1), np.take_along_axis(scores, order, axis=1)
-            done = (last < best_scores[:, -1]) | (width == n)
-            found[part[done]], sims[part[done]] = best[done], best_scores[done]
-            unfinished.append(part[~done])
-        todo, width = np.concatenate(unfinished), width * 4
-    return found, sims
-
-
-def _approximate_neighbours(unit: np.ndarray, k: int, seed: int,
-                            probes: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """k approximate nearest neighbours per row (self excluded) from a faiss inverted-file index.
-
-    About 2 sqrt(n) k-means cells; each query scans its `probes` nearest cells, so the work
-    is about n * probes * sqrt(n) / 2 dot products instead of n^2. Inner products of unit
-    vectors are cosines, and a flat (uncompressed) index returns them exactly for the pairs
-    it finds.
-    Returns (rows, cols, similarities).
-    """
-    n, dim = unit.shape
-    cells = max(1, int(2 * np.sqrt(n)))
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, cells, faiss.METRIC_INNER_PRODUCT)
-    index.cp.seed = int(seed)
-    sample = np.random.default_rng(seed).choice(n, min(n, 40 * cells), replace=False)
-    unit = np.ascontiguousarray(unit, dtype=np.float32)
-    index.train(unit[np.sort(sample)])
-    index.add(unit)
-    index.nprobe = min(cells, probes)
-    sims, indices = index.search(unit, k + 1)
-    rows = np.repeat(np.arange(n), indices.shape[1])
-    cols = indices.ravel().astype(np.int64)
-    valid = (cols >= 0) & (cols != rows)
-    return rows[valid], cols[valid], sims.ravel()[valid]
 
 
 def label_jaccard_graph(

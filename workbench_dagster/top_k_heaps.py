@@ -1,0 +1,83 @@
+"""Compiled top-k heaps fed straight from blocks of a symmetric similarity matrix.
+
+Kept apart from `neighbours` so that numba (a fifth of a second to import, and a one-off
+compile cached in __pycache__) is only loaded by the steps that search for neighbours.
+Each heap row holds a row's best (similarity, index) pairs as a min-heap whose root is
+the worst one kept; "better" means a higher similarity or, at equal similarity, a lower
+index, so ties at the k-th place go to the earlier item whatever order the blocks
+arrive in.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _worse(v1: float, j1: int, v2: float, j2: int) -> bool:
+    return v1 < v2 or (v1 == v2 and j1 > j2)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _replace_root(vals, ids, row, v, j) -> None:
+    """Put (v, j) in place of the row's worst entry and sift it down to its place."""
+    row_vals, row_ids = vals[row], ids[row]
+    k = row_vals.shape[0]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= k:
+            break
+        if child + 1 < k and _worse(row_vals[child + 1], row_ids[child + 1], row_vals[child], row_ids[child]):
+            child += 1
+        if not _worse(row_vals[child], row_ids[child], v, j):
+            break
+        row_vals[i], row_ids[i] = row_vals[child], row_ids[child]
+        i = child
+    row_vals[i], row_ids[i] = v, j
+
+
+@numba.njit(nogil=True, cache=True)
+def feed_block(sims, row0, col0, vals, ids, mirror) -> None:
+    """Offer block sims = x[row0:] @ x[col0:].T to the heaps of its rows and, with `mirror`, of its columns.
+
+    One pass in memory order serves both sides, so the lower triangle of the similarity
+    matrix is neither computed nor transposed. Most entries lose to both roots; a plain
+    float comparison against the roots (the columns' copied into a contiguous array)
+    turns them away before the full (similarity, index) test. With `mirror` the row and
+    column ranges must not overlap, so that no heap is both a row's and a column's.
+    """
+    col_root = vals[col0 : col0 + sims.shape[1], 0].copy()
+    for r in range(sims.shape[0]):
+        row = row0 + r
+        row_root = vals[row, 0]
+        for c in range(sims.shape[1]):
+            v = sims[r, c]
+            if v >= row_root and _worse(row_root, ids[row, 0], v, col0 + c):
+                _replace_root(vals, ids, row, v, col0 + c)
+                row_root = vals[row, 0]
+            if mirror and v >= col_root[c] and _worse(col_root[c], ids[col0 + c, 0], v, row):
+                _replace_root(vals, ids, col0 + c, v, row)
+                col_root[c] = vals[col0 + c, 0]
+
+
+@numba.njit(nogil=True, cache=True)
+def merge_heaps(vals, ids, other_vals, other_ids) -> None:
+    """Offer every entry of `other` to the heap of the same row."""
+    for row in range(vals.shape[0]):
+        for e in range(other_vals.shape[1]):
+            v, j = other_vals[row, e], other_ids[row, e]
+            if _worse(vals[row, 0], ids[row, 0], v, j):
+                _replace_root(vals, ids, row, v, j)
+
+
+def empty_heaps(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Heaps of n rows whose k placeholders lose to any real entry (similarity -inf, index past the end)."""
+    return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), n, dtype=np.int64)
+
+
+def best_first(vals: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's entries ordered by similarity, highest first, then by index."""
+    order = np.lexsort((ids, -vals), axis=1)
+    return np.take_along_axis(vals, order, axis=1), np.take_along_axis(ids, order, axis=1)
