@@ -58,3 +58,42 @@ def test_identical_rows_are_grouped_by_first_appearance():
     group, firsts = identical_rows(x)
     np.testing.assert_array_equal(group, [0, 1, 0, 2, 1])
     np.testing.assert_array_equal(firsts, [0, 1, 3])
+
+
+def test_twins_that_differ_only_in_the_sign_of_a_zero_are_twins():
+    rng = np.random.default_rng(3)
+    bases = rng.normal(size=(20, 384)).astype(np.float32)
+    bases[:, 0] = 0.0
+    bases /= np.linalg.norm(bases, axis=1, keepdims=True)
+    group = rng.integers(0, 20, 3000)
+    x = bases[group]
+    x[::2, 0] = -0.0
+    group_of, _ = identical_rows(x)
+    assert len(set(group_of)) == 20
+    rows, cols, _ = exact_neighbours(x, 5)
+    for i in range(0, 3000, 97):
+        earliest = [j for j in np.flatnonzero(group == group[i]) if j != i][:5]
+        assert cols[rows == i].tolist() == earliest, i
+
+
+def test_twins_ranked_in_slices_give_the_same_neighbours(monkeypatch):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 12)).astype(np.float32)
+    x[7] = x[150]  # one pair of twins sends every distinct vector through the expansion
+    whole = exact_neighbours(x, 40)
+    monkeypatch.setattr("workbench_dagster.neighbours.EXPAND_ENTRIES", 100)
+    for got, expected in zip(exact_neighbours(x, 40), whole):
+        np.testing.assert_array_equal(got, expected)
+    assert whole[1][whole[0] == 7][0] == 150
+
+
+def test_exact_neighbours_caps_k_and_takes_any_float_input():
+    rows, cols, sims = exact_neighbours(np.eye(3), 5)  # float64, k > n - 1
+    assert len(rows) == len(cols) == len(sims) == 6 and sims.dtype == np.float32
+    assert set(zip(rows.tolist(), cols.tolist())) == {(i, j) for i in range(3) for j in range(3) if i != j}
+    rows, cols, _ = exact_neighbours(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), 5)
+    assert cols.max() < 3 and len(rows) == len(cols) == 6
+    x = np.random.default_rng(5).normal(size=(50, 6))
+    for got, expected in zip(exact_neighbours(x, 4), exact_neighbours(x.astype(np.float32), 4)):
+        np.testing.assert_array_equal(got, expected)
+    assert all(len(part) == 0 for part in exact_neighbours(np.ones((1, 4)), 3))

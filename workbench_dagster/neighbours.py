@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
@@ -17,6 +18,8 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 PRODUCT_BLOCK = 384  # rows per side of one similarity block: 576 KB of float32, inside a core's L2
+EXPAND_ENTRIES = 1 << 22  # twins: (distinct vector, candidate row) pairs ranked at a time
+_ONE_SEARCH_AT_A_TIME = threading.Lock()
 
 
 def exact_neighbours(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -29,10 +32,14 @@ def exact_neighbours(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, 
     (similarity, index); k + 1 because the row itself is dropped afterwards.
     Returns (rows, cols, similarities), k per row.
     """
+    unit = np.ascontiguousarray(unit, dtype=np.float32)  # the heaps compare in float32
     n = unit.shape[0]
+    k = min(k, n - 1)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     group, firsts = identical_rows(unit)
     if len(firsts) == n:
-        sims, found = symmetric_top(unit, min(k + 1, n))
+        sims, found = symmetric_top(unit, k + 1)
     else:
         sims, found = _expand_twins(*symmetric_top(unit[firsts], min(k + 1, len(firsts))), group, k + 1)
     others = found != np.arange(n)[:, None]
@@ -41,11 +48,17 @@ def exact_neighbours(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, 
 
 
 def identical_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's group of byte-identical rows, groups numbered by first appearance, and each group's first row."""
+    """Each row's group of identical rows, groups numbered by first appearance, and each group's first row.
+
+    Rows are compared as bytes after adding 0.0, which turns -0.0 into 0.0: the two are
+    the same number, and a twin must not escape its group over the sign of a zero.
+    """
     first_of: dict[bytes, int] = {}
-    group = np.fromiter((first_of.setdefault(row.tobytes(), len(first_of)) for row in x), dtype=np.int64, count=len(x))
-    firsts = np.full(len(first_of), len(x), dtype=np.int64)
-    np.minimum.at(firsts, group, np.arange(len(x)))
+    rows = np.asarray(x) + 0.0
+    group = np.fromiter((first_of.setdefault(row.tobytes(), len(first_of)) for row in rows), dtype=np.int64,
+                        count=len(rows))
+    firsts = np.full(len(first_of), len(rows), dtype=np.int64)
+    np.minimum.at(firsts, group, np.arange(len(rows)))
     return group, firsts
 
 
@@ -53,20 +66,27 @@ def _expand_twins(sims: np.ndarray, found: np.ndarray, group: np.ndarray, keep: 
     """Rows' `keep` best (similarity, row) from their distinct vector's best distinct vectors.
 
     Groups are numbered by their first row, so the distinct search's index tie-break is
-    already the rows' one at the group level; at most `keep` rows of a group can be needed.
+    already the rows' one at the group level. At most `keep` rows of a group can be needed,
+    and never more than the largest group has; the candidates are ranked EXPAND_ENTRIES at
+    a time, so a large k with one pair of twins does not need m x k^2 memory at once.
     """
     n, m = len(group), len(sims)
     by_group = np.argsort(group, kind="stable")  # rows by group, then by index
-    starts = np.searchsorted(group[by_group], np.arange(m))
-    rank = np.arange(n) - starts[group[by_group]]
-    members = np.full((m, keep), n, dtype=np.int64)  # n: no such member
-    fits = rank < keep
+    sizes = np.bincount(group, minlength=m)
+    width = int(min(keep, sizes.max()))
+    rank = np.arange(n) - (np.cumsum(sizes) - sizes)[group[by_group]]
+    members = np.full((m, width), n, dtype=np.int64)  # n: no such member
+    fits = rank < width
     members[group[by_group][fits], rank[fits]] = by_group[fits]
-    rows = members[found].reshape(m, -1)
-    scores = np.where(rows < n, np.repeat(sims, keep, axis=1), -np.inf).astype(np.float32)
-    order = np.lexsort((rows, -scores), axis=1)[:, :keep]
-    rows, scores = np.take_along_axis(rows, order, axis=1), np.take_along_axis(scores, order, axis=1)
-    return scores[group], rows[group]
+    best_scores, best_rows = np.empty((m, keep), dtype=np.float32), np.empty((m, keep), dtype=np.int64)
+    step = max(1, EXPAND_ENTRIES // (found.shape[1] * width))
+    for start in range(0, m, step):
+        part = slice(start, start + step)
+        rows = members[found[part]].reshape(len(found[part]), -1)
+        scores = np.where(rows < n, np.repeat(sims[part], width, axis=1), -np.inf).astype(np.float32)
+        order = np.lexsort((rows, -scores), axis=1)[:, :keep]
+        best_rows[part], best_scores[part] = np.take_along_axis(rows, order, axis=1), np.take_along_axis(scores, order, axis=1)
+    return best_scores[group], best_rows[group]
 
 
 def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
@@ -78,33 +98,39 @@ def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
     through its columns in one pass (`top_k_heaps.feed_block`), about half the arithmetic
     of a query-against-all search such as faiss.knn. Workers share the blocks, each with
     single-threaded BLAS and heaps of its own, merged at the end; numba's kernels and
-    numpy's product both release the GIL. Every block goes through the same general
-    product (never numpy's symmetric shortcut for A @ A.T), so identical vectors score
-    identically wherever they sit and their ties are broken by index, not rounding.
+    numpy's product both release the GIL. Equal products are ranked by index; identical
+    vectors do not always get equal products (BLAS rounds by tile position), which is why
+    `exact_neighbours` groups them first. Calls in one process take turns: the BLAS thread
+    limit is process-wide, and overlapping calls would restore it out of order.
     Returns (similarities, indices), each n x want.
     """
     from workbench_dagster.top_k_heaps import best_first, empty_heaps, feed_block, merge_heaps
 
+    unit = np.ascontiguousarray(unit, dtype=np.float32)
     n = unit.shape[0]
     starts = range(0, n, block)
     pairs = [(a, b) for a in starts for b in starts if b > a] + [(a, a) for a in starts]  # diagonal (half work) last
     tasks: queue.SimpleQueue = queue.SimpleQueue()
     for pair in pairs:
         tasks.put(pair)
+    failed = threading.Event()
     workers = max(1, min(workers or _usable_cores(), len(pairs)))
     heaps = [empty_heaps(n, want) for _ in range(workers)]
 
     def work(heap: tuple[np.ndarray, np.ndarray]) -> None:
-        while True:
-            try:
-                a, b = tasks.get_nowait()
-            except queue.Empty:
-                return
-            rows = unit[a : a + block]
-            cols = unit[b : b + block] if b != a else rows.copy()  # a copy keeps numpy off syrk
-            feed_block(rows @ cols.T, a, b, *heap, b != a)
+        try:
+            while not failed.is_set():
+                try:
+                    a, b = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                rows = unit[a : a + block]
+                feed_block(rows @ unit[b : b + block].T, a, b, *heap, b != a)
+        except BaseException:
+            failed.set()  # the other workers stop at their next block
+            raise
 
-    with _blas_threads().limit(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+    with _ONE_SEARCH_AT_A_TIME, _blas_threads().limit(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         list(pool.map(work, heaps))  # list() re-raises a worker's exception here
     vals, ids = heaps[0]
     for other in heaps[1:]:
