@@ -84,9 +84,15 @@ def _expand_twins(sims: np.ndarray, found: np.ndarray, group: np.ndarray, keep: 
         part = slice(start, start + step)
         rows = members[found[part]].reshape(len(found[part]), -1)
         scores = np.where(rows < n, np.repeat(sims[part], width, axis=1), -np.inf).astype(np.float32)
-        order = np.lexsort((rows, -scores), axis=1)[:, :keep]
-        best_rows[part], best_scores[part] = np.take_along_axis(rows, order, axis=1), np.take_along_axis(scores, order, axis=1)
+        scores, rows = best_first(scores, rows)
+        best_scores[part], best_rows[part] = scores[:, :keep], rows[:, :keep]
     return best_scores[group], best_rows[group]
+
+
+def best_first(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's entries ordered by similarity, highest first, then by index."""
+    order = np.lexsort((ids, -sims), axis=1)
+    return np.take_along_axis(sims, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
 
 def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
@@ -104,7 +110,7 @@ def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
     limit is process-wide, and overlapping calls would restore it out of order.
     Returns (similarities, indices), each n x want.
     """
-    from workbench_dagster.top_k_heaps import best_first, empty_heaps, feed_block, merge_heaps
+    from workbench_dagster.top_k_heaps import empty_heaps, feed_block, merge_heaps
 
     unit = np.ascontiguousarray(unit, dtype=np.float32)
     n = unit.shape[0]

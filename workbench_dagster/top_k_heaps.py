@@ -76,8 +76,3 @@ def empty_heaps(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Heaps of n rows whose k placeholders lose to any real entry (similarity -inf, index past the end)."""
     return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), n, dtype=np.int64)
 
-
-def best_first(vals: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's entries ordered by similarity, highest first, then by index."""
-    order = np.lexsort((ids, -vals), axis=1)
-    return np.take_along_axis(vals, order, axis=1), np.take_along_axis(ids, order, axis=1)
