@@ -8,9 +8,9 @@ from assets.metadata import table_metadata
 from assets.partitions import model_and_batch, model_batch_partitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
-from workbench_dagster.baseline_registry import REGISTRY_COLUMNS, ensure_baseline
-from workbench_dagster.captioning import CAPTION_COLUMNS, ImageInput, caption_with_baseline
-from workbench_dagster.config import WorkbenchConfig
+from workbench_dagster.captioning.baseline_registry import REGISTRY_COLUMNS, ensure_baseline
+from workbench_dagster.captioning.rows import CAPTION_COLUMNS, ImageInput, caption_with_baseline
+from workbench_dagster.scenario.config import WorkbenchConfig
 
 EAGER = dg.AutomationCondition.eager()
 
@@ -63,7 +63,7 @@ def build_captioning_assets(config: WorkbenchConfig) -> list:
         Calls are cached: re-materialising an unchanged partition makes no model call. Failures
         are rows with their reason, never dropped and never cached.
         """
-        from workbench_dagster.baseline import BaselineModel
+        from workbench_dagster.captioning.baseline import BaselineModel
 
         cfg = workbench.config
         model_id, batch = model_and_batch(context)

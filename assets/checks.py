@@ -7,8 +7,8 @@ import dagster as dg
 import pandas as pd
 
 from resources.workbench import WorkbenchResource
-from workbench_dagster.config import WorkbenchConfig
-from workbench_dagster.table_rules import checked_tables, undecodable_images, validate_table
+from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.warehouse.table_rules import checked_tables, undecodable_images, validate_table
 
 
 def _quietly(build):

@@ -9,9 +9,9 @@ import pandas as pd
 from assets.metadata import figure_png, png_markdown, preview, table_metadata
 from assets.partitions import BATCH_PARTITIONS, model_and_batch, model_batch_partitions, model_partitions
 from resources.workbench import WorkbenchResource
-from workbench_dagster.config import WorkbenchConfig
-from workbench_dagster.drift import batch_drift
-from workbench_dagster.evaluation import (
+from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.evaluation.drift import batch_drift
+from workbench_dagster.evaluation.scores import (
     EVAL_COLUMNS,
     confusion_heatmap,
     image_scores as image_scores_of,

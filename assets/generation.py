@@ -8,10 +8,10 @@ from assets.metadata import png_markdown, table_metadata
 from assets.partitions import BATCH_PARTITIONS
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
-from workbench_dagster.batches import batch_prompts, comment_spec
-from workbench_dagster.comments import generate_comments
-from workbench_dagster.images import contact_sheet, make_images
-from workbench_dagster.scenario import derive_seed
+from workbench_dagster.scenario.batches import batch_prompts, comment_spec
+from workbench_dagster.generation.comments import generate_comments
+from workbench_dagster.generation.images import contact_sheet, make_images
+from workbench_dagster.scenario.scenario import derive_seed
 
 EAGER = dg.AutomationCondition.eager()
 COMMENT_COLUMNS = ["comment_id", "image_id", "batch", "lang", "text", "hashtags", "emojis"]
@@ -74,7 +74,7 @@ def synthetic_comments(context: dg.AssetExecutionContext, workbench: WorkbenchRe
     """Synthetic social-media comments per image, in the scenario's languages, with hashtags and emojis."""
     config = workbench.config
     if config.comments.backend != "template":  # gemini / openai: one cached call per image
-        from workbench_dagster.api_comments import generate_api_comments
+        from workbench_dagster.generation.api_comments import generate_api_comments
         from workbench_dagster.backends.base import BackendUnavailable
 
         records = [{**r, "prompt": r.get("prompt") or "a photo posted by the movement"} for r in prompts.to_dict("records")]

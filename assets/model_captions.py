@@ -8,9 +8,9 @@ import pandas as pd
 from assets.metadata import table_metadata
 from workbench_dagster.backends import make_backend
 from workbench_dagster.backends.base import BackendUnavailable
-from workbench_dagster.calls import LoopStats, Prices, RetryPolicy, caption_with_backend, summarize
-from workbench_dagster.captioning import CAPTION_COLUMNS, ImageInput
-from workbench_dagster.parsing import PROMPT_VERSION, render_caption_prompt
+from workbench_dagster.captioning.caption_loop import LoopStats, Prices, RetryPolicy, caption_with_backend, summarize
+from workbench_dagster.captioning.rows import CAPTION_COLUMNS, ImageInput
+from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
 
 
 def caption_partition_with_model(context, workbench, model_config, batch: str, synthetic_images: pd.DataFrame,

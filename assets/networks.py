@@ -8,9 +8,9 @@ from assets.metadata import figure_png, png_markdown, table_metadata
 from assets.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.backends.base import BackendUnavailable
-from workbench_dagster.config import WorkbenchConfig
-from workbench_dagster.narratives import narrate_communities
-from workbench_dagster.networks import (
+from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.networks.narratives import narrate_communities
+from workbench_dagster.networks.variants import (
     BIPARTITE,
     baseline_visual_features,
     build_semantic_graph,
@@ -22,7 +22,7 @@ from workbench_dagster.networks import (
     map_figure,
     network_figure,
 )
-from workbench_dagster.networks import image_divergence as divergence_scores
+from workbench_dagster.networks.variants import image_divergence as divergence_scores
 
 EAGER = dg.AutomationCondition.eager()
 

@@ -11,7 +11,7 @@ import warnings
 
 import dagster as dg
 
-from workbench_dagster.config import WorkbenchConfig
+from workbench_dagster.scenario.config import WorkbenchConfig
 
 BATCH_PARTITIONS = dg.DynamicPartitionsDefinition(name="prompt_batches")
 

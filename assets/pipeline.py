@@ -12,8 +12,8 @@ import dagster as dg
 
 from assets.partitions import BATCH_PARTITIONS
 from sensors.nightly import stages
-from workbench_dagster.config import WorkbenchConfig
-from workbench_dagster.landing import scan_landing
+from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.storage.landing import scan_landing
 
 
 def register_batches(instance: dg.DagsterInstance, config: WorkbenchConfig) -> list[str]:

@@ -10,9 +10,9 @@ from assets.metadata import preview, table_metadata
 from assets.partitions import BATCH_PARTITIONS, model_partitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
-from workbench_dagster.config import WorkbenchConfig
-from workbench_dagster.evaluation import human_eval_scores as human_eval_scores_of
-from workbench_dagster.reviews import ingest_inbox, select_for_review, write_queue
+from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.evaluation.scores import human_eval_scores as human_eval_scores_of
+from workbench_dagster.reviews.queue import ingest_inbox, select_for_review, write_queue
 
 EAGER = dg.AutomationCondition.eager()
 
@@ -93,16 +93,16 @@ def build_review_assets(config: WorkbenchConfig) -> list:
         """Human corrections retrain the baseline into a new checkpoint version (fingerprinted like the
         first, so the same corrections never train twice), and both versions are scored side by side on
         held-out images neither saw, with a paired interval on the difference: did the corrections help?"""
-        from workbench_dagster.baseline_registry import training_set
-        from workbench_dagster.corrections import (
+        from workbench_dagster.captioning.baseline_registry import training_set
+        from workbench_dagster.reviews.corrections import (
             VERSION_COLUMNS,
             compare_versions,
             corrected_training_set,
             ensure_corrected_checkpoint,
             held_out_for_versions,
         )
-        from workbench_dagster.procedural import decode_image
-        from workbench_dagster.reviews import human_majority
+        from workbench_dagster.generation.procedural import decode_image
+        from workbench_dagster.reviews.queue import human_majority
 
         cfg = workbench.config
         model_id = context.partition_key

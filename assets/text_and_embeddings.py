@@ -8,8 +8,8 @@ from assets.metadata import table_metadata
 from assets.partitions import model_and_batch, model_batch_partitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
-from workbench_dagster.config import WorkbenchConfig
-from workbench_dagster.corpus_text import collect_texts, embed_texts, preprocess_texts
+from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.text.corpus import collect_texts, embed_texts, preprocess_texts
 
 EAGER = dg.AutomationCondition.eager()
 
@@ -38,7 +38,7 @@ def build_text_assets(config: WorkbenchConfig) -> list:
         context: dg.AssetExecutionContext, workbench: WorkbenchResource, gpu: GpuResource, preprocessed_text: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         """Sentence-transformers vectors of captions, label sets, comments and reference captions."""
-        from workbench_dagster.embeddings import TextEmbedder
+        from workbench_dagster.text.embeddings import TextEmbedder
 
         cfg = workbench.config
         device, _ = gpu.pick()

@@ -7,8 +7,8 @@ import dagster as dg
 
 from assets.metadata import preview
 from resources.workbench import WorkbenchResource
-from workbench_dagster.table_rules import checked_tables
-from workbench_dagster.warehouse import build_warehouse, query
+from workbench_dagster.warehouse.table_rules import checked_tables
+from workbench_dagster.warehouse.build import build_warehouse, query
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "dbt_like_sql"
 

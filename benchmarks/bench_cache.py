@@ -34,7 +34,7 @@ def main() -> None:
     from fakes.openai_server import OpenAIState, fake_openai_server
 
     from assets.pipeline import register_batches
-    from workbench_dagster.config import load_config
+    from workbench_dagster.scenario.config import load_config
     from workbench_dagster.definitions import build_definitions
 
     os.environ["BENCH_FAKE_OPENAI_KEY"] = "test-key"

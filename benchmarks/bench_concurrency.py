@@ -30,10 +30,10 @@ def main() -> None:
     from PIL import Image
 
     from workbench_dagster.backends.openai_compat import OpenAICompatBackend
-    from workbench_dagster.cache import CallCache
-    from workbench_dagster.calls import caption_with_backend
-    from workbench_dagster.captioning import ImageInput
-    from workbench_dagster.parsing import PROMPT_VERSION, render_caption_prompt
+    from workbench_dagster.captioning.call_cache import CallCache
+    from workbench_dagster.captioning.caption_loop import caption_with_backend
+    from workbench_dagster.captioning.rows import ImageInput
+    from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
 
     labels = ["protest", "signs_banners", "small_group", "solidarity"]
     names = {label: label.replace("_", " ") for label in labels}

@@ -19,8 +19,8 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.config import GraphConfig  # noqa: E402
-from workbench_dagster.graphs import knn_similarity_graph  # noqa: E402
+from workbench_dagster.scenario.config import GraphConfig  # noqa: E402
+from workbench_dagster.networks.graphs import knn_similarity_graph  # noqa: E402
 
 DIM, K = 384, 10
 REPEATS = 5

@@ -22,8 +22,8 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.config import GraphConfig  # noqa: E402
-from workbench_dagster.networks import (  # noqa: E402
+from workbench_dagster.scenario.config import GraphConfig  # noqa: E402
+from workbench_dagster.networks.variants import (  # noqa: E402
     build_semantic_graph,
     centrality_and_communities,
     community_table,

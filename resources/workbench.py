@@ -6,9 +6,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from workbench_dagster.cache import CallCache, VectorCache
-from workbench_dagster.config import WorkbenchConfig, load_config
-from workbench_dagster.storage import ImageStore
+from workbench_dagster.captioning.call_cache import CallCache, VectorCache
+from workbench_dagster.scenario.config import WorkbenchConfig, load_config
+from workbench_dagster.storage.image_store import ImageStore
 
 
 @lru_cache(maxsize=8)

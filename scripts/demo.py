@@ -15,7 +15,7 @@ def main() -> int:
     import dagster as dg
 
     from assets.pipeline import run_pipeline
-    from workbench_dagster.config import config_path_from_env, load_config
+    from workbench_dagster.scenario.config import config_path_from_env, load_config
     from workbench_dagster.errors import WorkbenchConfigError
 
     try:
@@ -24,7 +24,7 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     from workbench_dagster.definitions import build_definitions
-    from workbench_dagster.warehouse import query
+    from workbench_dagster.warehouse.build import query
 
     started = time.perf_counter()
     print(f"AI Workbench demo: scenario {config.scenario.name}, batches {config.batch_ids}, models {config.model_ids}")

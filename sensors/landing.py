@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets.partitions import BATCH_PARTITIONS
 from resources.workbench import WorkbenchResource
-from workbench_dagster.landing import scan_landing
+from workbench_dagster.storage.landing import scan_landing
 
 
 def build_landing_sensor(ingest_job) -> dg.SensorDefinition:

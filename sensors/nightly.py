@@ -8,7 +8,7 @@ runs itself from the instance's materialization records.
 import dagster as dg
 
 from assets.partitions import BATCH_PARTITIONS
-from workbench_dagster.config import WorkbenchConfig
+from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.freshness import Stage, plan_refresh
 
 BATCH_ASSETS = ("prompts", "synthetic_images", "synthetic_comments")

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 from dotenv import load_dotenv
 
-from workbench_dagster.config import WorkbenchConfig, config_path_from_env, load_config
+from workbench_dagster.scenario.config import WorkbenchConfig, config_path_from_env, load_config
 
 
 def build_definitions(config: WorkbenchConfig) -> dg.Definitions:

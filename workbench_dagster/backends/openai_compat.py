@@ -15,7 +15,7 @@ import base64
 import threading
 
 from workbench_dagster.backends.base import BackendError, BackendUnavailable, CaptionRequest, RawAnswer
-from workbench_dagster.parsing import caption_json_schema
+from workbench_dagster.captioning.parsing import caption_json_schema
 
 MODES = ("json_schema", "json_object", "text")
 

@@ -1,0 +1,69 @@
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import dagster as dg
+
+from tests.helpers import write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_code_location_loads_without_warnings():
+    from workbench_dagster.scenario.config import DEFAULT_CONFIG, load_config
+    from workbench_dagster.definitions import build_definitions
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        defs = build_definitions(load_config(DEFAULT_CONFIG))
+    dg.Definitions.validate_loadable(defs)
+    names = {a.key.to_user_string() for a in defs.assets}
+    assert {"prompts", "synthetic_images", "synthetic_comments", "baseline_models", "mllm_captions", "preprocessed_text",
+            "embeddings", "eval_scores", "semantic_graph", "centrality_table", "communities", "warehouse",
+            "image_scores", "per_label_scores", "metric_intervals", "model_comparisons", "agreement",
+            "review_queue", "human_reviews", "human_eval_scores", "drift", "baseline_versions",
+            "network_comparison", "image_divergence"} == names
+
+
+def test_every_asset_has_description_group_and_kinds():
+    from workbench_dagster.definitions import defs
+
+    for spec in defs.resolve_all_asset_specs():
+        assert spec.description, spec.key
+        assert spec.group_name and spec.group_name != "default", spec.key
+        assert spec.kinds, spec.key
+
+
+def test_gpu_assets_run_in_the_gpu_pool_and_the_instance_caps_it():
+    import yaml
+
+    from workbench_dagster.definitions import defs
+
+    pools = {a.key.to_user_string(): a.op.pool for a in defs.assets}
+    assert {k for k, v in pools.items() if v == "gpu"} == {"baseline_models", "mllm_captions", "embeddings",
+                                                                 "baseline_versions"}
+    instance_config = yaml.safe_load((ROOT / ".dagster_home" / "dagster.yaml").read_text(encoding="utf-8"))
+    assert instance_config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_partitions_follow_the_design():
+    from workbench_dagster.definitions import defs
+
+    by_name = {a.key.to_user_string(): a for a in defs.assets}
+    assert isinstance(by_name["prompts"].partitions_def, dg.DynamicPartitionsDefinition)
+    multi = by_name["mllm_captions"].partitions_def
+    assert isinstance(multi, dg.MultiPartitionsDefinition)
+    assert [d.name for d in multi.partitions_defs] == ["batch", "model"]
+    assert isinstance(by_name["semantic_graph"].partitions_def, dg.StaticPartitionsDefinition)
+
+
+def test_a_bad_config_stops_the_load_with_file_and_field(tmp_path):
+    path = write_config(tmp_path, graph={"k": "many"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import workbench_dagster.definitions"],
+        env={"WORKBENCH_CONFIG": str(path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert result.returncode != 0
+    assert str(path) in result.stderr and "graph.k" in result.stderr and "valid integer" in result.stderr

@@ -1,0 +1,112 @@
+"""Builders shared by the tests: a tiny config, real PNG bytes, planted corpora and reference centralities.
+
+One module, imported one way (`from tests.helpers import ...`); fixtures live in conftest.py and use these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import yaml
+from PIL import Image
+
+from workbench_dagster.captioning.rows import ImageInput
+from workbench_dagster.scenario.config import GraphConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_FILE = ROOT / "scenarios" / "atropia.yaml"
+TAXONOMY = [f"lab{i}" for i in range(12)]
+SETTINGS = GraphConfig(k=8, min_similarity=0.0, max_cluster_size=20)
+
+
+def write_config(folder: Path, **overrides) -> Path:
+    shutil.copy(ROOT / "scenarios" / "atropia.yaml", folder / "atropia.yaml")
+    config = {
+        "scenario": "atropia.yaml",
+        "seed": 11,
+        "data_dir": "data",
+        "warehouse": "data/warehouse.duckdb",
+        "landing_dir": "data/landing",
+        "batches": [{"id": "train", "n_images": 48}, {"id": "b001", "n_images": 12}],
+        "images": {"backend": "procedural", "width": 160, "height": 120},
+        "comments": {"backend": "template", "per_image": 2},
+        "baseline": {"train_batch": "train", "image_size": 32, "threshold": 0.5},
+        "models": [
+            {"id": "base-a", "backend": "baseline", "params": {"channels": 8, "epochs": 3}},
+            {"id": "base-b", "backend": "baseline", "params": {"channels": 8, "epochs": 2, "lr": 0.01}},
+        ],
+        "graph": {"k": 5, "min_similarity": 0.1},
+    }
+    config.update(overrides)
+    path = folder / "workbench.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+IDS = ["protest", "signs_banners", "small_group", "flyer_es", "solidarity"]
+NAMES = {"protest": "protest", "signs_banners": "signs or banners", "small_group": "small group of people",
+         "flyer_es": "digital flyer in Spanish", "solidarity": "solidarity"}
+
+
+def png(i: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (24, 16), ((i * 37) % 256, (i * 91) % 256, (i * 13) % 256)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def images(n: int, batch: str = "b001") -> list[ImageInput]:
+    out = []
+    for i in range(n):
+        data = png(i)
+        out.append(ImageInput(f"{batch}-{i:03d}", batch, hashlib.sha256(data).hexdigest(), data))
+    return out
+
+
+def reference_centrality(G):
+    H = G.copy()
+    for _, _, d in H.edges(data=True):
+        d["distance"] = 1 / d["weight"]
+    return {
+        "degree": dict(H.degree()),
+        "strength": dict(H.degree(weight="weight")),
+        "betweenness": nx.betweenness_centrality(H, weight="distance"),
+        "eigenvector": nx.eigenvector_centrality_numpy(H, weight="weight"),
+        "pagerank": nx.pagerank(H, weight="weight"),
+        "closeness": nx.closeness_centrality(H, distance="distance"),
+    }
+
+
+def planted_clusters(seed=0, per_cluster=50, n_clusters=4, dim=384):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(n_clusters, dim))
+    truth = np.repeat(np.arange(n_clusters), per_cluster)
+    return centers[truth] + 0.6 * rng.normal(size=(len(truth), dim)), truth
+
+
+def planted_corpus(per_cluster=40, n_clusters=4, seed=0, dim=64):
+    """Captions, embeddings and visual features whose every layer carries the same planted clusters."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.arange(n_clusters), per_cluster)
+    ids = [f"b{i % 2}-img{i:03d}" for i in range(len(truth))]
+
+    def layer():
+        centers = rng.normal(size=(n_clusters, dim))
+        return centers[truth] + 0.7 * rng.normal(size=(len(truth), dim))
+
+    caption, visual = layer(), layer()
+    comments = [layer() for _ in range(2)]
+    labels = [[TAXONOMY[3 * c], TAXONOMY[3 * c + 1]] + ([TAXONOMY[3 * c + 2]] if rng.random() < 0.5 else [])
+              for c in truth]
+    captions = pd.DataFrame({"image_id": ids, "batch": [i.split("-")[0] for i in ids], "labels": labels,
+                             "parse_status": "ok"})
+    rows = [{"image_id": i, "source": "caption", "vector": caption[n]} for n, i in enumerate(ids)]
+    rows += [{"image_id": i, "source": "comment", "vector": c[n]} for c in comments for n, i in enumerate(ids)]
+    texts = pd.DataFrame({"image_id": ids, "source": "caption",
+                          "lemmas": [f"{['march', 'beach', 'market', 'flood'][c % 4]} people" for c in truth]})
+    return captions, pd.DataFrame(rows), dict(zip(ids, visual)), truth, texts

@@ -1,0 +1,1 @@
+"""captioning: TODO docstring."""

@@ -1,0 +1,89 @@
+"""Text-only calls to an API model (synthetic comments, community summaries), paid for once.
+
+Every item is looked up in the call cache first; the backend is built only at the first miss,
+so a fully cached run needs no key. A call that still fails after the retry policy, or an
+answer that does not parse, is returned as a failure with its reason and is never cached, so
+the next run asks again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from workbench_dagster.backends.base import BackendError, BackendUnavailable, RawAnswer
+from workbench_dagster.captioning.call_cache import CallCache
+from workbench_dagster.captioning.caption_loop import RetryPolicy, call_with_retry
+
+
+def text_backend_from_config(text_config, purpose: str):
+    """The gemini or openai backend a `TextModelConfig` names; BackendUnavailable names the env var
+    to set when the key is missing. `purpose` ("comments", "summaries") prefixes the model id."""
+    api_key = os.environ.get(text_config.key_env, "").strip()
+    if not api_key:
+        raise BackendUnavailable(f"{purpose} (backend {text_config.backend}, model {text_config.model!r}) needs "
+                                 f"an API key: set the environment variable {text_config.key_env} (or put it in .env)")
+    common = {"model_id": f"{purpose}-{text_config.model}", "model": text_config.model, "api_key": api_key,
+              "base_url": text_config.base_url, "timeout_s": text_config.timeout_s,
+              "temperature": text_config.temperature, "max_output_tokens": text_config.max_output_tokens}
+    if text_config.backend == "gemini":
+        from workbench_dagster.backends.gemini import GeminiBackend
+
+        return GeminiBackend(**common)
+    from workbench_dagster.backends.openai_compat import OpenAICompatBackend
+
+    return OpenAICompatBackend(**common, response_mode="json_object")
+
+
+@dataclass(frozen=True)
+class TextJob:
+    item_id: str
+    prompt: str
+    cache_key: str
+
+
+@dataclass
+class TextCallResult:
+    payloads: dict[str, dict]  # item id -> what was (or would be) cached
+    failures: dict[str, str]  # item id -> reason
+    called: int  # items that missed the cache
+
+
+def run_text_calls(
+    jobs: list[TextJob], *, cache: CallCache, make_backend: Callable[[], object],
+    call: Callable[[object, str], RawAnswer], parse: Callable[[str], tuple[dict | None, str | None]],
+    concurrency: int = 4, retry: RetryPolicy = RetryPolicy(),
+) -> TextCallResult:
+    """Runs `call(backend, prompt)` for every job the cache lacks; `parse(text)` gives (payload, error)."""
+    result = TextCallResult({}, {}, 0)
+    misses = []
+    for job in jobs:
+        cached = cache.get(job.cache_key)
+        if cached is not None:
+            result.payloads[job.item_id] = cached
+        else:
+            misses.append(job)
+    result.called = len(misses)
+    if not misses:
+        return result
+    backend = make_backend()  # BackendUnavailable (no key) stops here, before any thread starts
+
+    def one(job: TextJob) -> None:
+        try:
+            answer, _ = call_with_retry(lambda: call(backend, job.prompt), retry)
+        except BackendError as exc:
+            result.failures[job.item_id] = exc.reason
+            return
+        payload, error = parse(answer.text)
+        if error:
+            result.failures[job.item_id] = error
+            return
+        cache.put(job.cache_key, payload)
+        result.payloads[job.item_id] = payload
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as executor:
+        for future in [executor.submit(one, job) for job in misses]:
+            future.result()
+    return result

@@ -1,0 +1,184 @@
+"""Nearest neighbours by cosine for similarity graphs: exact up to tens of thousands of items, approximate beyond.
+
+Inputs are unit rows, so inner products are cosines. The exact search never holds the
+n x n similarity matrix, only one block of it per worker, and breaks ties at the k-th
+place by index so that a graph does not depend on thread timing or BLAS tiling.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import faiss
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+PRODUCT_BLOCK = 384  # rows per side of one similarity block: 576 KB of float32, inside a core's L2
+EXPAND_ENTRIES = 1 << 22  # twins: (distinct vector, candidate row) pairs ranked at a time
+_ONE_SEARCH_AT_A_TIME = threading.Lock()
+
+
+def exact_neighbours(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k most similar other rows of every row, exactly, ties at the k-th place going to the earlier row.
+
+    Identical rows (templated captions give many) are searched once: a BLAS product rounds
+    the same pair of values differently at different positions of its tiles, so twins
+    would otherwise be ranked by that rounding noise instead of by index. Each distinct
+    vector's k + 1 best distinct vectors are expanded into their member rows and ranked by
+    (similarity, index); k + 1 because the row itself is dropped afterwards.
+    Returns (rows, cols, similarities), k per row.
+    """
+    unit = np.ascontiguousarray(unit, dtype=np.float32)  # the heaps compare in float32
+    n = unit.shape[0]
+    k = min(k, n - 1)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    group, firsts = identical_rows(unit)
+    if len(firsts) == n:
+        sims, found = symmetric_top(unit, k + 1)
+    else:
+        sims, found = _expand_twins(*symmetric_top(unit[firsts], min(k + 1, len(firsts))), group, k + 1)
+    others = found != np.arange(n)[:, None]
+    others &= np.cumsum(others, axis=1) <= k  # the first k that are not the row itself
+    return np.repeat(np.arange(n), k), found[others], sims[others]
+
+
+def identical_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group of identical rows, groups numbered by first appearance, and each group's first row.
+
+    Rows are compared as bytes after adding 0.0, which turns -0.0 into 0.0: the two are
+    the same number, and a twin must not escape its group over the sign of a zero.
+    """
+    first_of: dict[bytes, int] = {}
+    rows = np.asarray(x) + 0.0
+    group = np.fromiter((first_of.setdefault(row.tobytes(), len(first_of)) for row in rows), dtype=np.int64,
+                        count=len(rows))
+    firsts = np.full(len(first_of), len(rows), dtype=np.int64)
+    np.minimum.at(firsts, group, np.arange(len(rows)))
+    return group, firsts
+
+
+def _expand_twins(sims: np.ndarray, found: np.ndarray, group: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows' `keep` best (similarity, row) from their distinct vector's best distinct vectors.
+
+    Groups are numbered by their first row, so the distinct search's index tie-break is
+    already the rows' one at the group level. At most `keep` rows of a group can be needed,
+    and never more than the largest group has; the candidates are ranked EXPAND_ENTRIES at
+    a time, so a large k with one pair of twins does not need m x k^2 memory at once.
+    """
+    n, m = len(group), len(sims)
+    by_group = np.argsort(group, kind="stable")  # rows by group, then by index
+    sizes = np.bincount(group, minlength=m)
+    width = int(min(keep, sizes.max()))
+    rank = np.arange(n) - (np.cumsum(sizes) - sizes)[group[by_group]]
+    members = np.full((m, width), n, dtype=np.int64)  # n: no such member
+    fits = rank < width
+    members[group[by_group][fits], rank[fits]] = by_group[fits]
+    best_scores, best_rows = np.empty((m, keep), dtype=np.float32), np.empty((m, keep), dtype=np.int64)
+    step = max(1, EXPAND_ENTRIES // (found.shape[1] * width))
+    for start in range(0, m, step):
+        part = slice(start, start + step)
+        rows = members[found[part]].reshape(len(found[part]), -1)
+        scores = np.where(rows < n, np.repeat(sims[part], width, axis=1), -np.inf).astype(np.float32)
+        scores, rows = best_first(scores, rows)
+        best_scores[part], best_rows[part] = scores[:, :keep], rows[:, :keep]
+    return best_scores[group], best_rows[group]
+
+
+def best_first(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's entries ordered by similarity, highest first, then by index."""
+    order = np.lexsort((ids, -sims), axis=1)
+    return np.take_along_axis(sims, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+
+def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
+                  workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `want` largest inner products with all rows (itself included), best first, then by index.
+
+    The similarity matrix is symmetric, so only its blocks on and above the diagonal are
+    multiplied: block (I, J) feeds the heaps of rows I through its rows and those of rows J
+    through its columns in one pass (`top_k_heaps.feed_block`), about half the arithmetic
+    of a query-against-all search such as faiss.knn. Workers share the blocks, each with
+    single-threaded BLAS and heaps of its own, merged at the end; numba's kernels and
+    numpy's product both release the GIL. Equal products are ranked by index; identical
+    vectors do not always get equal products (BLAS rounds by tile position), which is why
+    `exact_neighbours` groups them first. Calls in one process take turns: the BLAS thread
+    limit is process-wide, and overlapping calls would restore it out of order.
+    Returns (similarities, indices), each n x want.
+    """
+    from workbench_dagster.networks.top_k_heaps import empty_heaps, feed_block, merge_heaps
+
+    unit = np.ascontiguousarray(unit, dtype=np.float32)
+    n = unit.shape[0]
+    starts = range(0, n, block)
+    pairs = [(a, b) for a in starts for b in starts if b > a] + [(a, a) for a in starts]  # diagonal (half work) last
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    for pair in pairs:
+        tasks.put(pair)
+    failed = threading.Event()
+    workers = max(1, min(workers or _usable_cores(), len(pairs)))
+    heaps = [empty_heaps(n, want) for _ in range(workers)]
+
+    def work(heap: tuple[np.ndarray, np.ndarray]) -> None:
+        try:
+            while not failed.is_set():
+                try:
+                    a, b = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                rows = unit[a : a + block]
+                feed_block(rows @ unit[b : b + block].T, a, b, *heap, b != a)
+        except BaseException:
+            failed.set()  # the other workers stop at their next block
+            raise
+
+    with _ONE_SEARCH_AT_A_TIME, _blas_threads().limit(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        list(pool.map(work, heaps))  # list() re-raises a worker's exception here
+    vals, ids = heaps[0]
+    for other in heaps[1:]:
+        merge_heaps(vals, ids, *other)
+    return best_first(vals, ids)
+
+
+@cache
+def _blas_threads() -> ThreadpoolController:
+    """Finding the loaded BLAS libraries takes milliseconds; the controller remembers them."""
+    return ThreadpoolController()
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def approximate_neighbours(unit: np.ndarray, k: int, seed: int,
+                            probes: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """k approximate nearest neighbours per row (self excluded) from a faiss inverted-file index.
+
+    About 2 sqrt(n) k-means cells; each query scans its `probes` nearest cells, so the work
+    is about n * probes * sqrt(n) / 2 dot products instead of n^2. Inner products of unit
+    vectors are cosines, and a flat (uncompressed) index returns them exactly for the pairs
+    it finds.
+    Returns (rows, cols, similarities).
+    """
+    n, dim = unit.shape
+    cells = max(1, int(2 * np.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, cells, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = int(seed)
+    sample = np.random.default_rng(seed).choice(n, min(n, 40 * cells), replace=False)
+    unit = np.ascontiguousarray(unit, dtype=np.float32)
+    index.train(unit[np.sort(sample)])
+    index.add(unit)
+    index.nprobe = min(cells, probes)
+    sims, indices = index.search(unit, k + 1)
+    rows = np.repeat(np.arange(n), indices.shape[1])
+    cols = indices.ravel().astype(np.int64)
+    valid = (cols >= 0) & (cols != rows)
+    return rows[valid], cols[valid], sims.ravel()[valid]

@@ -1,0 +1,54 @@
+"""What a batch holds: prompts expanded from the scenario, or files from a landing folder."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+
+from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.errors import WorkbenchConfigError
+from workbench_dagster.keys import sanitize_key
+from workbench_dagster.storage.landing import find_landing_folder, read_landing_folder
+from workbench_dagster.scenario.scenario import derive_seed, expand_batch, make_spec
+
+PROMPT_COLUMNS = ["image_id", "batch", "index", "prompt", "spec_json", "reference_labels", "reference_caption",
+                  "seed", "source", "source_file"]
+
+
+def batch_prompts(config: WorkbenchConfig, batch: str) -> pd.DataFrame:
+    """Configured batches expand from the scenario; landing batches list their files, with no reference."""
+    folder = find_landing_folder(config.landing_dir, batch)
+    if folder is not None:
+        return landing_prompts(folder, batch, config.seed)
+    batch_config = config.batch(batch)
+    if batch_config is None:
+        raise WorkbenchConfigError(
+            f"batch {batch!r} is neither in 'batches' of {config.source_path} nor a folder in {config.landing_dir}"
+        )
+    prompts = expand_batch(config.scenario_data, batch, batch_config.n_images, config.seed)
+    rows = [{**p.as_row(), "source": config.images.backend, "source_file": None} for p in prompts]
+    return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
+
+
+def landing_prompts(folder: Path, batch: str, seed: int) -> pd.DataFrame:
+    landed = read_landing_folder(folder)
+    rows = []
+    for index, file in enumerate(landed.files):
+        rows.append({
+            "image_id": f"{batch}-{sanitize_key(Path(file.name).stem)}-{file.sha256[:8]}",
+            "batch": batch, "index": index, "prompt": None, "spec_json": None, "reference_labels": [],
+            "reference_caption": None, "seed": derive_seed(seed, batch, file.name), "source": "folder",
+            "source_file": str(file.path),
+        })
+    return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
+
+
+def comment_spec(config: WorkbenchConfig, row: dict) -> dict:
+    """Landing images have no spec; their synthetic comments draw one from the scenario instead."""
+    import json
+
+    if row.get("spec_json"):
+        return json.loads(row["spec_json"])
+    return make_spec(config.scenario_data, random.Random(int(row["seed"])))

@@ -1,0 +1,324 @@
+"""The one `workbench.yaml`, validated when the code location loads.
+
+A bad value stops the load with the file, the field and what was expected, so an operator
+fixes the YAML instead of reading a traceback from deep inside an asset.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
+from workbench_dagster.keys import sanitize_key
+from workbench_dagster.scenario.scenario import Scenario, load_scenario
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "workbench.yaml"
+
+
+def _env_var_name(value: str) -> str:
+    """A key pasted where its variable's name belongs would end up in error messages and logs."""
+    if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
+        raise ValueError("expected the NAME of an environment variable (capitals, digits and '_', such as "
+                         "GOOGLE_API_KEY), not the key itself")
+    return value
+
+
+EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
+
+
+def key_env_for(backend: str, api_key_env: str | None) -> str:
+    return api_key_env or ("GOOGLE_API_KEY" if backend == "gemini" else "OPENAI_API_KEY")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BatchConfig(Strict):
+    id: str
+    n_images: int = Field(gt=0, le=100_000)
+
+    @field_validator("id")
+    @classmethod
+    def _clean_key(cls, value: str) -> str:
+        if sanitize_key(value) != value:
+            raise ValueError(f"batch id must use only letters, digits, '-', '_' and '.' (try {sanitize_key(value)!r})")
+        return value
+
+
+class ImagesConfig(Strict):
+    backend: Literal["procedural", "diffusers", "gemini"] = "procedural"
+    width: int = Field(320, ge=64, le=4096)
+    height: int = Field(240, ge=64, le=4096)
+    # diffusers only (pip install -e '.[diffusers]'): hub id or local folder of a text-to-image pipeline
+    model: str | None = None  # e.g. black-forest-labs/FLUX.1-schnell, stabilityai/sdxl-turbo
+    revision: str | None = None
+    steps: int = Field(4, ge=1, le=200)
+    guidance_scale: float = Field(0.0, ge=0)  # 0 for the distilled FLUX-schnell / SDXL-Turbo
+    # gemini only: `model` is a Gemini image model (e.g. gemini-2.5-flash-image); the key comes from the
+    # environment variable named by api_key_env (default GOOGLE_API_KEY)
+    base_url: str | None = None
+    api_key_env: EnvVarName | None = None
+    timeout_s: float = Field(120.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _diffusers_model(self) -> "ImagesConfig":
+        if self.backend == "diffusers" and not self.model:
+            raise ValueError("images: backend 'diffusers' needs `model` (e.g. black-forest-labs/FLUX.1-schnell, "
+                             "stabilityai/sdxl-turbo, or a local folder)")
+        if self.backend == "gemini" and not self.model:
+            raise ValueError("images: backend 'gemini' needs `model`, a Gemini image model such as gemini-2.5-flash-image")
+        return self
+
+
+class TextModelConfig(Strict):
+    """An API model that writes text (comments, community summaries) rather than captioning images.
+
+    `template` is the offline default and needs none of the other fields.
+    """
+
+    backend: Literal["template", "gemini", "openai"] = "template"
+    # gemini / openai only: provider model name, endpoint and the NAME of the env var with the key
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: EnvVarName | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    concurrency: int = Field(4, ge=1, le=256)
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+    temperature: float | None = Field(None, ge=0)  # each use sets its own default
+    max_output_tokens: int = Field(1024, ge=1, le=32_768)
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable that holds the API key."""
+        return key_env_for(self.backend, self.api_key_env)
+
+    @model_validator(mode="after")
+    def _api_model(self) -> "TextModelConfig":
+        if self.backend != "template" and not self.model:
+            raise ValueError(f"backend {self.backend!r} needs `model`, the provider's model name")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+        return self
+
+
+class CommentsConfig(TextModelConfig):
+    per_image: int = Field(3, ge=0, le=50)
+    temperature: float | None = Field(0.9, ge=0)  # comments should vary
+
+
+class SummariesConfig(TextModelConfig):
+    """Who writes each community's narrative summary: the template, or a text model.
+
+    Only communities of at least `min_size` images on levels up to `max_level` (0 is the flat
+    Leiden partition, 1.. the hierarchy) go to the model, which bounds the number of calls;
+    the rest keep the template summary.
+    """
+
+    temperature: float | None = Field(0.2, ge=0)  # a summary should be faithful, not creative
+    max_output_tokens: int = Field(1024, ge=1, le=32_768)  # room for "thinking" models that count their reasoning
+    min_size: int = Field(3, ge=1)
+    max_level: int = Field(1, ge=0)
+    language: str = "English"
+
+
+class ModelConfig(Strict):
+    id: str
+    backend: Literal["baseline", "transformers", "gemini", "openai"]
+    needs_gpu: bool = False
+    params: dict = {}
+    # Shared by the model backends that call an M-LLM: the provider's model name, hub id or local path.
+    model: str | None = None
+    temperature: float | None = Field(None, ge=0)  # None or 0: greedy decoding
+    max_output_tokens: int = Field(256, ge=1, le=32_768)
+    # transformers only
+    revision: str | None = None
+    load_in_4bit: bool = False
+    batch_size: int = Field(4, ge=1, le=256)
+    # gemini / openai only (API backends). The key itself is never in the YAML: `api_key_env`
+    # names the environment variable (or .env entry) that holds it.
+    base_url: str | None = None  # openai: e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama)
+    api_key_env: EnvVarName | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    concurrency: int = Field(4, ge=1, le=256)  # parallel requests per partition
+    timeout_s: float = Field(60.0, gt=0, le=3600)  # per request
+    max_retries: int = Field(4, ge=0, le=20)  # retries after the first attempt (429, 5xx, timeouts)
+    retry_budget_s: float = Field(120.0, gt=0)  # total time an image may spend retrying
+    price_per_million_input: float = Field(0.0, ge=0)  # USD per 1M input tokens, for cost_usd
+    price_per_million_output: float = Field(0.0, ge=0)  # USD per 1M output tokens
+    response_mode: Literal["json_schema", "json_object", "text"] | None = None  # openai: skip the probing
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable that holds the API key."""
+        return key_env_for(self.backend, self.api_key_env)
+
+    @model_validator(mode="after")
+    def _api_fields(self) -> "ModelConfig":
+        if self.backend in ("gemini", "openai") and not self.model:
+            raise ValueError(f"models[{self.id}]: backend {self.backend!r} needs `model`, the provider's model name "
+                             "(e.g. gemini-2.5-flash, gpt-4o-mini, Qwen/Qwen2-VL-7B-Instruct on vLLM)")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"models[{self.id}].base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _model_named(self) -> "ModelConfig":
+        if self.backend == "transformers" and not self.model:
+            raise ValueError(f"models[{self.id}]: backend 'transformers' needs `model` (a hub id such as "
+                             "Qwen/Qwen2-VL-2B-Instruct, or a local folder)")
+        return self
+
+    @field_validator("id")
+    @classmethod
+    def _clean_key(cls, value: str) -> str:
+        if sanitize_key(value) != value:
+            raise ValueError(f"model id must use only letters, digits, '-', '_' and '.' (try {sanitize_key(value)!r})")
+        return value
+
+
+class BaselineConfig(Strict):
+    train_batch: str
+    image_size: int = Field(64, ge=16, le=512)
+    threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class EmbedderConfig(Strict):
+    model: str = "packaged:all-MiniLM-L6-v2"
+    batch_size: int = Field(64, ge=1)
+
+
+class LayerWeights(Strict):
+    """Weights of the similarity layers averaged into a variant's edges (a layer a variant lacks is left out)."""
+
+    visual: float = Field(0.3, ge=0)
+    label: float = Field(0.4, ge=0)
+    caption: float = Field(0.6, ge=0)
+    comment: float = Field(0.3, ge=0)
+
+
+GraphVariant = Literal["labels", "labels_captions", "labels_captions_comments"]
+
+
+class GraphConfig(Strict):
+    k: int = Field(10, ge=1, le=200)
+    min_similarity: float = Field(0.2, ge=-1, le=1)
+    layer_weights: LayerWeights = LayerWeights()
+    variants: list[GraphVariant] = Field(default=["labels", "labels_captions", "labels_captions_comments"], min_length=1)
+    approximate_above: int = Field(20_000, ge=2)  # above this many images, kNN uses an approximate (faiss) index
+    max_cluster_size: int = Field(32, ge=2)  # hierarchical Leiden splits communities larger than this
+    resolution: float = Field(1.0, gt=0)
+    seed: int = Field(7, ge=1)  # graspologic rejects 0
+    summaries: SummariesConfig = SummariesConfig()
+    # Gephi files per variant; writing them is about half the network stage at 20k images, [] skips it
+    exports: list[Literal["gexf", "graphml"]] = ["gexf", "graphml"]
+
+    @field_validator("variants", "exports")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"entries must be distinct, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _label_layer_weighs(self) -> "GraphConfig":
+        if self.layer_weights.label <= 0:
+            raise ValueError("layer_weights.label must be > 0: every variant is built on label overlap")
+        return self
+
+
+class GpuConfig(Strict):
+    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+
+
+class WorkbenchConfig(Strict):
+    scenario: Path
+    seed: int = 20261122
+    data_dir: Path = Path("data")
+    image_store: str | None = None
+    warehouse: Path = Path("data/warehouse.duckdb")
+    landing_dir: Path = Path("data/landing")
+    batches: list[BatchConfig] = Field(min_length=1)
+    images: ImagesConfig = ImagesConfig()
+    comments: CommentsConfig = CommentsConfig()
+    baseline: BaselineConfig
+    models: list[ModelConfig] = Field(min_length=1)
+    embedder: EmbedderConfig = EmbedderConfig()
+    graph: GraphConfig = GraphConfig()
+    gpu: GpuConfig = GpuConfig()
+    source_path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "WorkbenchConfig":
+        batch_ids = [b.id for b in self.batches]
+        if len(set(batch_ids)) != len(batch_ids):
+            raise ValueError("batches: batch ids must be unique")
+        model_ids = [m.id for m in self.models]
+        if len(set(model_ids)) != len(model_ids):
+            raise ValueError("models: model ids must be unique")
+        if self.baseline.train_batch not in batch_ids:
+            raise ValueError(f"baseline.train_batch: {self.baseline.train_batch!r} is not one of the batches {batch_ids}")
+        return self
+
+    def resolve(self, base: Path) -> "WorkbenchConfig":
+        """Relative paths in the YAML are relative to the YAML file, wherever the process runs."""
+        updates = {}
+        for name in ("scenario", "data_dir", "warehouse", "landing_dir"):
+            value = getattr(self, name)
+            if not value.is_absolute():
+                updates[name] = (base / value).resolve()
+        return self.model_copy(update=updates)
+
+    @property
+    def image_store_uri(self) -> str:
+        return self.image_store or str(self.data_dir / "images")
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.data_dir / "tables"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def model_ids(self) -> list[str]:
+        return [m.id for m in self.models]
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return [b.id for b in self.batches]
+
+    def batch(self, batch_id: str) -> BatchConfig | None:
+        return next((b for b in self.batches if b.id == batch_id), None)
+
+    def model(self, model_id: str) -> ModelConfig:
+        for model in self.models:
+            if model.id == model_id:
+                return model
+        raise WorkbenchConfigError(f"model {model_id!r} is not configured; known: {self.model_ids}")
+
+    @cached_property
+    def scenario_data(self) -> Scenario:
+        return load_scenario(self.scenario)
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get("WORKBENCH_CONFIG", DEFAULT_CONFIG))
+
+
+def load_config(path: str | Path | None = None) -> WorkbenchConfig:
+    path = Path(path) if path else config_path_from_env()
+    config = load_yaml_model(path, WorkbenchConfig).resolve(path.resolve().parent)
+    config = config.model_copy(update={"source_path": path.resolve()})
+    config.scenario_data  # a broken scenario file stops the code location load too
+    return config
