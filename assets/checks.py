@@ -1,6 +1,5 @@
 """Blocking asset checks on every table: Great Expectations 1.x called inside @asset_check."""
 
-
 import warnings
 
 import dagster as dg
@@ -29,28 +28,41 @@ def _expectations_check(asset_def: dg.AssetsDefinition, name: str) -> dg.AssetCh
     def _check(workbench: WorkbenchResource, table: pd.DataFrame) -> dg.AssetCheckResult:
         df = table
         passed, report, failures = validate_table(workbench.config, name, df)
-        return dg.AssetCheckResult(passed=passed, metadata={"rows": len(df), "report": dg.MetadataValue.md(report),
-                                                            "failed_expectations": failures})
+        return dg.AssetCheckResult(
+            passed=passed,
+            metadata={"rows": len(df), "report": dg.MetadataValue.md(report), "failed_expectations": failures},
+        )
 
     return _check
 
 
 def build_checks(config: WorkbenchConfig, assets_by_name: dict[str, dg.AssetsDefinition]) -> list:
-    return _quietly(lambda: [
-        *(_expectations_check(assets_by_name[name], name) for name in checked_tables(config)),
-        _images_decodable(assets_by_name["synthetic_images"]),
-    ])
+    return _quietly(
+        lambda: [
+            *(_expectations_check(assets_by_name[name], name) for name in checked_tables(config)),
+            _images_decodable(assets_by_name["synthetic_images"]),
+        ]
+    )
 
 
 def _images_decodable(images: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=images, name="images_decodable", blocking=True, partitions_def=images.partitions_def,
-                    description="Every image marked ok decodes from the store.")
+    @dg.asset_check(
+        asset=images,
+        name="images_decodable",
+        blocking=True,
+        partitions_def=images.partitions_def,
+        description="Every image marked ok decodes from the store.",
+    )
     def images_decodable(workbench: WorkbenchResource, synthetic_images: pd.DataFrame) -> dg.AssetCheckResult:
         store = workbench.image_store
         bad = undecodable_images(synthetic_images, store.get)
         failed = synthetic_images[synthetic_images["status"] == "failed"]
-        return dg.AssetCheckResult(passed=not bad, metadata={
-            "undecodable": dg.MetadataValue.json(bad[:20]), "failure_rows": len(failed),
-        })
+        return dg.AssetCheckResult(
+            passed=not bad,
+            metadata={
+                "undecodable": dg.MetadataValue.json(bad[:20]),
+                "failure_rows": len(failed),
+            },
+        )
 
     return images_decodable

@@ -1,6 +1,5 @@
 """MaterializeResult metadata that a person reads in the UI: counts, previews and pictures."""
 
-
 import base64
 import io
 

@@ -1,6 +1,5 @@
 """Corpus-level networks per model, over all batches, and how the models' networks differ."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -8,7 +7,6 @@ from assets.metadata import figure_png, png_markdown, table_metadata
 from assets.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.backends.base import BackendUnavailable
-from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.networks.narratives import narrate_communities
 from workbench_dagster.networks.variants import (
     BIPARTITE,
@@ -23,6 +21,7 @@ from workbench_dagster.networks.variants import (
     network_figure,
 )
 from workbench_dagster.networks.variants import image_divergence as divergence_scores
+from workbench_dagster.scenario.config import WorkbenchConfig
 
 EAGER = dg.AutomationCondition.eager()
 
@@ -32,13 +31,25 @@ def build_network_assets(config: WorkbenchConfig) -> list:
     all_batches = dg.AssetIn(partition_mapping=ALL_BATCHES_OF_MODEL)
     every_batch = dg.AssetIn(partition_mapping=dg.AllPartitionMapping())
 
-    @dg.asset(partitions_def=partitions, group_name="networks", kinds={"networkx", "parquet"},
-              automation_condition=EAGER,
-              ins={"mllm_captions": all_batches, "embeddings": all_batches, "synthetic_images": every_batch,
-                   "baseline_models": dg.AssetIn()})
+    @dg.asset(
+        partitions_def=partitions,
+        group_name="networks",
+        kinds={"networkx", "parquet"},
+        automation_condition=EAGER,
+        ins={
+            "mllm_captions": all_batches,
+            "embeddings": all_batches,
+            "synthetic_images": every_batch,
+            "baseline_models": dg.AssetIn(),
+        },
+    )
     def semantic_graph(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource, mllm_captions: pd.DataFrame,
-        embeddings: pd.DataFrame, synthetic_images: pd.DataFrame, baseline_models: pd.DataFrame,
+        context: dg.AssetExecutionContext,
+        workbench: WorkbenchResource,
+        mllm_captions: pd.DataFrame,
+        embeddings: pd.DataFrame,
+        synthetic_images: pd.DataFrame,
+        baseline_models: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         """The model's narrative networks in every configured variant, as one edge table with a `variant`
         column and a column per similarity layer (the multiplex view), plus the image-label bipartite edges.
@@ -53,20 +64,35 @@ def build_network_assets(config: WorkbenchConfig) -> list:
         registry = baseline_models.set_index("model") if len(baseline_models) else pd.DataFrame()
         if model in registry.index:
             ids = list(graph_nodes(mllm_captions)["image_id"])
-            visual = baseline_visual_features(registry.loc[model, "checkpoint"], synthetic_images, ids,
-                                              workbench.image_store.get)
+            visual = baseline_visual_features(
+                registry.loc[model, "checkpoint"], synthetic_images, ids, workbench.image_store.get
+            )
         df = build_semantic_graph(model, mllm_captions, embeddings, cfg.scenario_data.label_ids, cfg.graph, visual)
         counts = df["variant"].value_counts().to_dict() if len(df) else {}
-        return dg.Output(df, metadata=table_metadata(
-            df, ["variant", "source", "target", "weight"], nodes=int(mllm_captions["image_id"].nunique()),
-            edges_per_variant=counts, visual_layer=bool(visual), layer_weights=cfg.graph.layer_weights.model_dump(),
-        ))
+        return dg.Output(
+            df,
+            metadata=table_metadata(
+                df,
+                ["variant", "source", "target", "weight"],
+                nodes=int(mllm_captions["image_id"].nunique()),
+                edges_per_variant=counts,
+                visual_layer=bool(visual),
+                layer_weights=cfg.graph.layer_weights.model_dump(),
+            ),
+        )
 
-    @dg.asset(partitions_def=partitions, group_name="networks", kinds={"networkx", "graspologic", "parquet"},
-              automation_condition=EAGER, ins={"mllm_captions": all_batches})
+    @dg.asset(
+        partitions_def=partitions,
+        group_name="networks",
+        kinds={"networkx", "graspologic", "parquet"},
+        automation_condition=EAGER,
+        ins={"mllm_captions": all_batches},
+    )
     def centrality_table(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource,
-        mllm_captions: pd.DataFrame, semantic_graph: pd.DataFrame,
+        context: dg.AssetExecutionContext,
+        workbench: WorkbenchResource,
+        mllm_captions: pd.DataFrame,
+        semantic_graph: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         """Who holds each variant together: degree, strength, betweenness (sampled on big graphs),
         eigenvector, PageRank and closeness per image, its Leiden community and hierarchical Leiden path,
@@ -77,7 +103,9 @@ def build_network_assets(config: WorkbenchConfig) -> list:
         cfg = workbench.config
         model = context.partition_key
         df, stats = centrality_and_communities(model, mllm_captions, semantic_graph, cfg.graph)
-        exports = export_networks(model, mllm_captions, semantic_graph, df, cfg.data_dir / "exports", cfg.graph.exports)
+        exports = export_networks(
+            model, mllm_captions, semantic_graph, df, cfg.data_dir / "exports", cfg.graph.exports
+        )
         pictures = {}
         for variant in stats:
             if variant == BIPARTITE:
@@ -85,22 +113,41 @@ def build_network_assets(config: WorkbenchConfig) -> list:
             nodes = df[df["variant"] == variant]
             edges = semantic_graph[semantic_graph["variant"] == variant]
             pictures[f"network_{variant}"] = png_markdown(
-                figure_png(network_figure(nodes, edges, f"{model} / {variant}: communities")),
-                f"{variant} network")
+                figure_png(network_figure(nodes, edges, f"{model} / {variant}: communities")), f"{variant} network"
+            )
             pictures[f"map_{variant}"] = png_markdown(
-                figure_png(map_figure(nodes, f"{model} / {variant}: map (force layout)")), f"{variant} map")
-        files = {f"{variant}_{fmt}": dg.MetadataValue.path(path)
-                 for variant, paths in exports.items() for fmt, path in paths.items()}
-        return dg.Output(df, metadata=table_metadata(
-            df.sort_values("pagerank", ascending=False), ["variant", "node", "pagerank", "betweenness", "community"],
-            graph_stats=dg.MetadataValue.json(stats), **files, **pictures,
-        ))
+                figure_png(map_figure(nodes, f"{model} / {variant}: map (force layout)")), f"{variant} map"
+            )
+        files = {
+            f"{variant}_{fmt}": dg.MetadataValue.path(path)
+            for variant, paths in exports.items()
+            for fmt, path in paths.items()
+        }
+        return dg.Output(
+            df,
+            metadata=table_metadata(
+                df.sort_values("pagerank", ascending=False),
+                ["variant", "node", "pagerank", "betweenness", "community"],
+                graph_stats=dg.MetadataValue.json(stats),
+                **files,
+                **pictures,
+            ),
+        )
 
-    @dg.asset(partitions_def=partitions, group_name="networks", kinds={"scikitlearn", "parquet"},
-              automation_condition=EAGER, ins={"mllm_captions": all_batches, "preprocessed_text": all_batches})
+    @dg.asset(
+        partitions_def=partitions,
+        group_name="networks",
+        kinds={"scikitlearn", "parquet"},
+        automation_condition=EAGER,
+        ins={"mllm_captions": all_batches, "preprocessed_text": all_batches},
+    )
     def communities(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource, centrality_table: pd.DataFrame,
-        semantic_graph: pd.DataFrame, mllm_captions: pd.DataFrame, preprocessed_text: pd.DataFrame,
+        context: dg.AssetExecutionContext,
+        workbench: WorkbenchResource,
+        centrality_table: pd.DataFrame,
+        semantic_graph: pd.DataFrame,
+        mllm_captions: pd.DataFrame,
+        preprocessed_text: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         """Each community of each variant as a card a researcher can read: size, labels over-represented
         against the corpus (lift), c-TF-IDF keywords of captions and comments, its most central images
@@ -108,24 +155,35 @@ def build_network_assets(config: WorkbenchConfig) -> list:
         configured (cached like every call) and by a template otherwise. Level 0 is the flat Leiden
         partition; levels 1.. the hierarchy, with the partition's modularity on every row."""
         settings = workbench.config.graph.summaries
-        cards = community_table(context.partition_key, centrality_table, mllm_captions, preprocessed_text,
-                                semantic_graph)
+        cards = community_table(
+            context.partition_key, centrality_table, mllm_captions, preprocessed_text, semantic_graph
+        )
         try:
-            df, counts = narrate_communities(cards, mllm_captions, workbench.config.scenario_data, settings,
-                                             workbench.call_cache)
+            df, counts = narrate_communities(
+                cards, mllm_captions, workbench.config.scenario_data, settings, workbench.call_cache
+            )
         except BackendUnavailable as exc:  # a summary model without its key: say what to set
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         failed = df[df["summary_error"].notna()]
         for row in failed.itertuples(index=False):
-            context.log.warning(f"template summary kept for {row.variant}/{row.level}/{row.community}: "
-                                f"{row.summary_error}")
-        levels = df.groupby(["variant", "level"])["modularity"].first().round(4) if len(df) else pd.Series(dtype=float)
-        return dg.Output(df, metadata=table_metadata(
-            df, ["variant", "level", "community", "size", "top_labels", "keywords", "summary"],
-            modularity_per_level=dg.MetadataValue.json({f"{v}/{lvl}": float(m) for (v, lvl), m in levels.items()}),
-            summaries_by=settings.model if settings.backend != "template" else "template",
-            summary_calls=dg.MetadataValue.json(counts),
-        ))
+            context.log.warning(
+                f"template summary kept for {row.variant}/{row.level}/{row.community}: {row.summary_error}"
+            )
+        levels = (
+            df.groupby(["variant", "level"])["modularity"].first().round(4) if len(df) else pd.Series(dtype=float)
+        )
+        return dg.Output(
+            df,
+            metadata=table_metadata(
+                df,
+                ["variant", "level", "community", "size", "top_labels", "keywords", "summary"],
+                modularity_per_level=dg.MetadataValue.json(
+                    {f"{v}/{lvl}": float(m) for (v, lvl), m in levels.items()}
+                ),
+                summaries_by=settings.model if settings.backend != "template" else "template",
+                summary_calls=dg.MetadataValue.json(counts),
+            ),
+        )
 
     @dg.asset(group_name="networks", kinds={"scikitlearn", "parquet"}, automation_condition=EAGER)
     def network_comparison(centrality_table: pd.DataFrame) -> dg.Output[pd.DataFrame]:
@@ -144,4 +202,3 @@ def build_network_assets(config: WorkbenchConfig) -> list:
         return dg.Output(df, metadata=table_metadata(top, ["variant", "image_id", "divergence"]))
 
     return [semantic_graph, centrality_table, communities, network_comparison, image_divergence]
-

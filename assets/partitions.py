@@ -6,7 +6,6 @@ schedules and partition mappings know every model up front. `batch` is dynamic b
 landing sensor adds batches at run time.
 """
 
-
 import warnings
 
 import dagster as dg

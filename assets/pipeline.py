@@ -4,7 +4,6 @@ One run per partition key (a run cannot mix partitions definitions); the call ca
 checkpoint fingerprints make a second pass cheap. Operators use `dagster dev` instead.
 """
 
-
 import time
 from collections.abc import Callable
 
@@ -25,8 +24,13 @@ def register_batches(instance: dg.DagsterInstance, config: WorkbenchConfig) -> l
     return list(dict.fromkeys(wanted))
 
 
-def run_pipeline(defs: dg.Definitions, instance: dg.DagsterInstance, config: WorkbenchConfig,
-                 log: Callable[[str], None] = print, log_level: str = "WARNING") -> list[dg.ExecuteInProcessResult]:
+def run_pipeline(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    config: WorkbenchConfig,
+    log: Callable[[str], None] = print,
+    log_level: str = "WARNING",
+) -> list[dg.ExecuteInProcessResult]:
     batches = register_batches(instance, config)
     runnable = [*defs.assets, *(defs.asset_checks or [])]
     resources = defs.resources
@@ -35,14 +39,18 @@ def run_pipeline(defs: dg.Definitions, instance: dg.DagsterInstance, config: Wor
         for key in stage.keys:
             started = time.perf_counter()
             result = dg.materialize(
-                runnable, instance=instance, resources=resources,
+                runnable,
+                instance=instance,
+                resources=resources,
                 selection=dg.AssetSelection.assets(*stage.assets),
                 partition_key=str(key) if key is not None else None,
                 tags={"workbench/stage": stage.name},
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
             failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-            log(f"  {stage.name:<12} {str(key or ''):<24} {time.perf_counter() - started:6.1f}s"
-                + (f"  FAILED CHECKS: {failed_checks}" if failed_checks else ""))
+            log(
+                f"  {stage.name:<12} {str(key or ''):<24} {time.perf_counter() - started:6.1f}s"
+                + (f"  FAILED CHECKS: {failed_checks}" if failed_checks else "")
+            )
             results.append(result)
     return results

@@ -1,6 +1,5 @@
 """Preprocessed text and sentence embeddings per model x batch."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -17,25 +16,42 @@ EAGER = dg.AutomationCondition.eager()
 def build_text_assets(config: WorkbenchConfig) -> list:
     partitions = model_batch_partitions(config)
 
-    @dg.asset(partitions_def=partitions, group_name="text", kinds={"python", "parquet"}, automation_condition=EAGER)
+    @dg.asset(
+        partitions_def=partitions, group_name="text", kinds={"python", "parquet"}, automation_condition=EAGER
+    )
     def preprocessed_text(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource,
-        mllm_captions: pd.DataFrame, synthetic_comments: pd.DataFrame, prompts: pd.DataFrame,
+        context: dg.AssetExecutionContext,
+        workbench: WorkbenchResource,
+        mllm_captions: pd.DataFrame,
+        synthetic_comments: pd.DataFrame,
+        prompts: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         """Captions, label sets, comments and reference captions, with emojis as words, hashtags split,
         lemmas and the detected language, so networks compare words rather than spellings."""
         cfg = workbench.config
         model, _ = model_and_batch(context)
         scenario = cfg.scenario_data
-        texts = collect_texts(model, mllm_captions, synthetic_comments, prompts, {t.id: t.name for t in scenario.taxonomy})
+        texts = collect_texts(
+            model, mllm_captions, synthetic_comments, prompts, {t.id: t.name for t in scenario.taxonomy}
+        )
         df = preprocess_texts(texts, tuple(sorted(scenario.comments.languages)))
         languages = df["lang"].value_counts().to_dict() if len(df) else {}
-        return dg.Output(df, metadata=table_metadata(df, ["text_id", "source", "clean_text", "lang"], languages=languages))
+        return dg.Output(
+            df, metadata=table_metadata(df, ["text_id", "source", "clean_text", "lang"], languages=languages)
+        )
 
-    @dg.asset(partitions_def=partitions, group_name="text", kinds={"pytorch", "parquet"}, pool="gpu",
-              automation_condition=EAGER)
+    @dg.asset(
+        partitions_def=partitions,
+        group_name="text",
+        kinds={"pytorch", "parquet"},
+        pool="gpu",
+        automation_condition=EAGER,
+    )
     def embeddings(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource, gpu: GpuResource, preprocessed_text: pd.DataFrame,
+        context: dg.AssetExecutionContext,
+        workbench: WorkbenchResource,
+        gpu: GpuResource,
+        preprocessed_text: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         """Sentence-transformers vectors of captions, label sets, comments and reference captions."""
         from workbench_dagster.text.embeddings import TextEmbedder
@@ -43,11 +59,19 @@ def build_text_assets(config: WorkbenchConfig) -> list:
         cfg = workbench.config
         device, _ = gpu.pick()
         embedder = TextEmbedder(cfg.embedder.model, device)
-        df, encoded = embed_texts(preprocessed_text, embedder, cfg.embedder.model, cfg.embedder.batch_size,
-                                  cache=workbench.vector_cache)
-        return dg.Output(df, metadata=table_metadata(
-            df, ["text_id", "source", "dim"], embedder=cfg.embedder.model, device=device, texts_encoded=encoded,
-            dim=int(df["dim"].iloc[0]) if len(df) else 0,
-        ))
+        df, encoded = embed_texts(
+            preprocessed_text, embedder, cfg.embedder.model, cfg.embedder.batch_size, cache=workbench.vector_cache
+        )
+        return dg.Output(
+            df,
+            metadata=table_metadata(
+                df,
+                ["text_id", "source", "dim"],
+                embedder=cfg.embedder.model,
+                device=device,
+                texts_encoded=encoded,
+                dim=int(df["dim"].iloc[0]) if len(df) else 0,
+            ),
+        )
 
     return [preprocessed_text, embeddings]

@@ -1,14 +1,13 @@
 """The analysts' DuckDB file: views over every Parquet table plus the SQL marts."""
 
-
 from pathlib import Path
 
 import dagster as dg
 
 from assets.metadata import preview
 from resources.workbench import WorkbenchResource
-from workbench_dagster.warehouse.table_rules import checked_tables
 from workbench_dagster.warehouse.build import build_warehouse, query
+from workbench_dagster.warehouse.table_rules import checked_tables
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "dbt_like_sql"
 
@@ -28,11 +27,15 @@ def build_warehouse_asset(config) -> dg.AssetsDefinition:
         built = build_warehouse(cfg.tables_dir, SQL_DIR, cfg.warehouse)
         leaderboard = query(cfg.warehouse, "select * from model_leaderboard order by rank")
         context.log.info(f"warehouse published at {cfg.warehouse}")
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(cfg.warehouse)),
-            "views": built["views"], "marts": built["models"], "build_order": built["order"],
-            "leaderboard": preview(leaderboard, rows=20),
-            "dagster/row_count": sum(built["models"].values()),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(cfg.warehouse)),
+                "views": built["views"],
+                "marts": built["models"],
+                "build_order": built["order"],
+                "leaderboard": preview(leaderboard, rows=20),
+                "dagster/row_count": sum(built["models"].values()),
+            }
+        )
 
     return warehouse

@@ -34,17 +34,29 @@ def main() -> None:
     from fakes.openai_server import OpenAIState, fake_openai_server
 
     from assets.pipeline import register_batches
-    from workbench_dagster.scenario.config import load_config
     from workbench_dagster.definitions import build_definitions
+    from workbench_dagster.scenario.config import load_config
 
     os.environ["BENCH_FAKE_OPENAI_KEY"] = "test-key"
     state = OpenAIState()
     with fake_openai_server(state) as server, tempfile.TemporaryDirectory() as tmp:
-        config = load_config(write_config(
-            Path(tmp), batches=[{"id": "train", "n_images": 8}, {"id": "b001", "n_images": args.images}],
-            models=[{"id": "base-a", "backend": "baseline", "params": {"channels": 4, "epochs": 1}},
-                    {"id": "fake-gpt", "backend": "openai", "model": "gpt-fake", "base_url": server.url + "/v1",
-                     "api_key_env": "BENCH_FAKE_OPENAI_KEY", "concurrency": args.concurrency}]))
+        config = load_config(
+            write_config(
+                Path(tmp),
+                batches=[{"id": "train", "n_images": 8}, {"id": "b001", "n_images": args.images}],
+                models=[
+                    {"id": "base-a", "backend": "baseline", "params": {"channels": 4, "epochs": 1}},
+                    {
+                        "id": "fake-gpt",
+                        "backend": "openai",
+                        "model": "gpt-fake",
+                        "base_url": server.url + "/v1",
+                        "api_key_env": "BENCH_FAKE_OPENAI_KEY",
+                        "concurrency": args.concurrency,
+                    },
+                ],
+            )
+        )
         state.labels = config.scenario_data.label_ids
         defs = build_definitions(config)
         instance = dg.DagsterInstance.ephemeral()
@@ -52,9 +64,14 @@ def main() -> None:
         runnable = [*defs.assets, *defs.asset_checks]
 
         def materialize(assets, key=None):
-            result = dg.materialize(runnable, instance=instance, resources=defs.resources, partition_key=key,
-                                    selection=dg.AssetSelection.assets(*assets),
-                                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+            result = dg.materialize(
+                runnable,
+                instance=instance,
+                resources=defs.resources,
+                partition_key=key,
+                selection=dg.AssetSelection.assets(*assets),
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
             assert result.success
             return result
 
@@ -80,8 +97,10 @@ def main() -> None:
     print(f"first materialization : {first:8.2f} s  server calls = {calls[0]}")
     print(f"second materialization: {second:8.2f} s  server calls = {calls[1]}")
     print(f"ratio second/first    : {second / first:8.3f}  (target <= 0.05, and 0 calls)")
-    print(f"asset body only       : {bodies[0]:.2f} s -> {bodies[1]:.2f} s  ratio {bodies[1] / bodies[0]:.3f} "
-          "(the rest is Dagster's fixed run cost: launch, input loading, blocking GX checks)")
+    print(
+        f"asset body only       : {bodies[0]:.2f} s -> {bodies[1]:.2f} s  ratio {bodies[1] / bodies[0]:.3f} "
+        "(the rest is Dagster's fixed run cost: launch, input loading, blocking GX checks)"
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ def main() -> None:
     from workbench_dagster.backends.openai_compat import OpenAICompatBackend
     from workbench_dagster.captioning.call_cache import CallCache
     from workbench_dagster.captioning.caption_loop import caption_with_backend
-    from workbench_dagster.captioning.rows import ImageInput
     from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
+    from workbench_dagster.captioning.rows import ImageInput
 
     labels = ["protest", "signs_banners", "small_group", "solidarity"]
     names = {label: label.replace("_", " ") for label in labels}
@@ -49,15 +49,26 @@ def main() -> None:
     timings = {}
     with fake_openai_server(state) as server:
         for concurrency in (1, args.concurrency):
-            backend = OpenAICompatBackend(model_id="fake-gpt", model="gpt-fake", base_url=server.url + "/v1",
-                                          api_key="test-key", timeout_s=30)
+            backend = OpenAICompatBackend(
+                model_id="fake-gpt",
+                model="gpt-fake",
+                base_url=server.url + "/v1",
+                api_key="test-key",
+                timeout_s=30,
+            )
             with tempfile.TemporaryDirectory() as tmp:
                 before = state.calls
                 started = time.perf_counter()
                 rows, _ = caption_with_backend(
-                    backend=backend, images=images, prompt=render_caption_prompt(labels, names),
-                    prompt_version=PROMPT_VERSION, labels=labels, label_names=names, cache=CallCache(tmp),
-                    concurrency=concurrency)
+                    backend=backend,
+                    images=images,
+                    prompt=render_caption_prompt(labels, names),
+                    prompt_version=PROMPT_VERSION,
+                    labels=labels,
+                    label_names=names,
+                    cache=CallCache(tmp),
+                    concurrency=concurrency,
+                )
                 timings[concurrency] = time.perf_counter() - started
                 assert all(r["parse_status"] == "ok" for r in rows) and state.calls - before == args.images
     base, fast = timings[1], timings[args.concurrency]

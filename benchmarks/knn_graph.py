@@ -19,8 +19,8 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.scenario.config import GraphConfig  # noqa: E402
-from workbench_dagster.networks.graphs import knn_similarity_graph  # noqa: E402
+from workbench_dagster.networks.graphs import knn_similarity_graph
+from workbench_dagster.scenario.config import GraphConfig
 
 DIM, K = 384, 10
 REPEATS = 5
@@ -75,17 +75,22 @@ def main() -> None:
     timings = [timed(lambda: knn_similarity_graph(x, k=K, min_similarity=0.0)) for _ in range(REPEATS + 1)]
     cold_s, fast_s = timings[0], statistics.median(timings[1:])
     fast = knn_similarity_graph(x, k=K, min_similarity=0.0)
-    flat_s = statistics.median(timed(lambda: faiss.knn(x, x, K + 2, metric=faiss.METRIC_INNER_PRODUCT))
-                               for _ in range(REPEATS))
+    flat_s = statistics.median(
+        timed(lambda: faiss.knn(x, x, K + 2, metric=faiss.METRIC_INNER_PRODUCT)) for _ in range(REPEATS)
+    )
     started = time.perf_counter()
     slow = all_pairs_loop(x, K)
     slow_s = time.perf_counter() - started
     same = edges_of(fast) == slow
-    print(f"n=3,000 x {DIM}, k={K}: exact kNN {fast_s:.3f} s (median of {REPEATS} warm runs; first call "
-          f"{cold_s:.3f} s), all-pairs Python loop {slow_s:.1f} s, ratio {slow_s / fast_s:.0f}x warm, "
-          f"{slow_s / cold_s:.0f}x first call (target >= 100x), same edges: {same}")
-    print(f"  for reference, faiss's flat search (all rows against all, {K + 2} per row, no graph built): "
-          f"{flat_s:.3f} s, {slow_s / flat_s:.0f}x the loop")
+    print(
+        f"n=3,000 x {DIM}, k={K}: exact kNN {fast_s:.3f} s (median of {REPEATS} warm runs; first call "
+        f"{cold_s:.3f} s), all-pairs Python loop {slow_s:.1f} s, ratio {slow_s / fast_s:.0f}x warm, "
+        f"{slow_s / cold_s:.0f}x first call (target >= 100x), same edges: {same}"
+    )
+    print(
+        f"  for reference, faiss's flat search (all rows against all, {K + 2} per row, no graph built): "
+        f"{flat_s:.3f} s, {slow_s / flat_s:.0f}x the loop"
+    )
     if args.small:
         return
 
@@ -100,8 +105,10 @@ def main() -> None:
     sims[np.arange(len(probe)), probe] = -np.inf
     truth = np.argpartition(-sims, K - 1, axis=1)[:, :K]
     found = np.mean([len(set(truth[r]) & set(adj[p].indices)) / K for r, p in enumerate(probe)])
-    print(f"n={args.n:,} x {DIM}, k={K}: {big_s:.1f} s (target <= 60 s), {adj.nnz // 2:,} edges, "
-          f"recall of the exact {K} nearest on 500 probes: {found:.3f}")
+    print(
+        f"n={args.n:,} x {DIM}, k={K}: {big_s:.1f} s (target <= 60 s), {adj.nnz // 2:,} edges, "
+        f"recall of the exact {K} nearest on 500 probes: {found:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import MultiLabelBinarizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.networks.graphs import label_jaccard_graph  # noqa: E402
+from workbench_dagster.networks.graphs import label_jaccard_graph
 
 K = 10
 REPEATS = 5
@@ -47,7 +47,11 @@ def dense_label_jaccard(label_sets, labels, min_jaccard=0.0, k=None, block_entri
     n = len(label_sets)
     if n == 0:
         return sp.csr_matrix((0, 0), dtype=np.float64)
-    x = binarizer.fit_transform([[lab for lab in s if lab in known] for s in label_sets]).astype(np.float32).toarray()
+    x = (
+        binarizer.fit_transform([[lab for lab in s if lab in known] for s in label_sets])
+        .astype(np.float32)
+        .toarray()
+    )
     sizes = x.sum(axis=1)
     keep_k = n - 1 if k is None else min(k, n - 1)
     if keep_k <= 0:
@@ -71,14 +75,20 @@ def dense_label_jaccard(label_sets, labels, min_jaccard=0.0, k=None, block_entri
         rows.append(np.broadcast_to(start + block_rows[:, None], top.shape)[ok])
         cols.append(top[ok])
         vals.append(top_vals[ok])
-    adj = sp.csr_matrix((np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(n, n))
+    adj = sp.csr_matrix(
+        (np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
     return adj.maximum(adj.T).tocsr()
 
 
 def identical(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
-    return (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a.indptr, b.indptr)
-            and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
 
 
 def distinct_sets(sets: list) -> int:
@@ -100,10 +110,12 @@ def side_by_side(name: str, sets: list, labels: list) -> None:
     # timed warm too; the old version fewer times, it is the slow one.
     cold, warm, new = timed(lambda: label_jaccard_graph(sets, labels, k=K), REPEATS)
     old_cold, old_warm, old = timed(lambda: dense_label_jaccard(sets, labels, k=K), OLD_REPEATS)
-    print(f"n={len(sets):,} {name} ({distinct_sets(sets):,} distinct sets), k={K}: grouped {warm:.3f} s "
-          f"(median of {REPEATS} warm runs; first call {cold:.3f} s), old dense {old_warm:.3f} s (median of "
-          f"{OLD_REPEATS}; first call {old_cold:.3f} s), ratio {old_warm / warm:.1f}x warm, "
-          f"identical output: {identical(new, old)}")
+    print(
+        f"n={len(sets):,} {name} ({distinct_sets(sets):,} distinct sets), k={K}: grouped {warm:.3f} s "
+        f"(median of {REPEATS} warm runs; first call {cold:.3f} s), old dense {old_warm:.3f} s (median of "
+        f"{OLD_REPEATS}; first call {old_cold:.3f} s), ratio {old_warm / warm:.1f}x warm, "
+        f"identical output: {identical(new, old)}"
+    )
 
 
 def main() -> None:
@@ -124,15 +136,19 @@ def main() -> None:
     started = time.perf_counter()
     adj = label_jaccard_graph(sets, labels, k=K)
     big_s = time.perf_counter() - started
-    print(f"n={args.n:,} realistic: {len(labels)} labels, {min(map(len, sets))}-{max(map(len, sets))} per image "
-          f"(mean {np.average(np.arange(len(sizes)), weights=sizes):.1f}), {distinct_sets(sets):,} distinct sets; "
-          f"k={K}: {big_s:.2f} s, {adj.nnz // 2:,} edges")
+    print(
+        f"n={args.n:,} realistic: {len(labels)} labels, {min(map(len, sets))}-{max(map(len, sets))} per image "
+        f"(mean {np.average(np.arange(len(sizes)), weights=sizes):.1f}), {distinct_sets(sets):,} distinct sets; "
+        f"k={K}: {big_s:.2f} s, {adj.nnz // 2:,} edges"
+    )
     if args.old_too:
         started = time.perf_counter()
         old = dense_label_jaccard(sets, labels, k=K)
         old_s = time.perf_counter() - started
-        print(f"n={args.n:,} old dense: {old_s:.1f} s, ratio {old_s / big_s:.0f}x, identical output: "
-              f"{identical(adj, old)}")
+        print(
+            f"n={args.n:,} old dense: {old_s:.1f} s, ratio {old_s / big_s:.0f}x, identical output: "
+            f"{identical(adj, old)}"
+        )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.networks.graphs import leiden_communities  # noqa: E402
+from workbench_dagster.networks.graphs import leiden_communities
 
 N, BLOCKS, PER_NODE, INSIDE = 100_000, 200, 10, 0.9
 
@@ -51,8 +51,10 @@ def main() -> None:
     partition = leiden_communities(G, resolution=1.0, seed=7)
     leiden_s = time.perf_counter() - started
     ari = adjusted_rand_score(block, [partition[v] for v in range(N)])
-    print(f"{G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges (networkx build {build_s:.1f} s): "
-          f"Leiden {leiden_s:.1f} s (target <= 15 s), {len(set(partition.values()))} communities, ARI {ari:.3f}")
+    print(
+        f"{G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges (networkx build {build_s:.1f} s): "
+        f"Leiden {leiden_s:.1f} s (target <= 15 s), {len(set(partition.values()))} communities, ARI {ari:.3f}"
+    )
 
 
 if __name__ == "__main__":

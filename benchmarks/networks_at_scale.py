@@ -22,14 +22,14 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.scenario.config import GraphConfig  # noqa: E402
-from workbench_dagster.networks.variants import (  # noqa: E402
+from workbench_dagster.networks.variants import (
     build_semantic_graph,
     centrality_and_communities,
     community_table,
     export_networks,
     image_divergence,
 )
+from workbench_dagster.scenario.config import GraphConfig
 
 LABELS = [f"label{i:02d}" for i in range(30)]
 WORDS = ["march", "banner", "candle", "flyer", "square", "night", "crowd", "mural", "vigil", "court"]
@@ -46,17 +46,36 @@ def corpus(n: int, seed: int = 0, themes: int = 40):
 
     caption, comment, visual = layer(384, 1.2), layer(384, 1.6), layer(64, 1.2)
     core = rng.integers(0, len(LABELS), (themes, 3))
-    labels = [list({LABELS[j] for j in core[t][: rng.integers(1, 4)]} | ({LABELS[rng.integers(0, 30)]}
-                                                                        if rng.random() < 0.3 else set()))
-              for t in theme]
-    captions = pd.DataFrame({"image_id": ids, "batch": [i.split("-")[0] for i in ids], "labels": labels,
-                             "parse_status": "ok", "caption": [f"a {WORDS[t % 10]} scene" for t in theme]})
-    embeddings = pd.concat([
-        pd.DataFrame({"image_id": ids, "source": "caption", "vector": list(caption)}),
-        pd.DataFrame({"image_id": ids, "source": "comment", "vector": list(comment)}),
-    ], ignore_index=True)
-    texts = pd.DataFrame({"image_id": ids, "source": "caption",
-                          "lemmas": [f"{WORDS[t % 10]} {WORDS[(t // 10) % 10]} people" for t in theme]})
+    labels = [
+        list(
+            {LABELS[j] for j in core[t][: rng.integers(1, 4)]}
+            | ({LABELS[rng.integers(0, 30)]} if rng.random() < 0.3 else set())
+        )
+        for t in theme
+    ]
+    captions = pd.DataFrame(
+        {
+            "image_id": ids,
+            "batch": [i.split("-")[0] for i in ids],
+            "labels": labels,
+            "parse_status": "ok",
+            "caption": [f"a {WORDS[t % 10]} scene" for t in theme],
+        }
+    )
+    embeddings = pd.concat(
+        [
+            pd.DataFrame({"image_id": ids, "source": "caption", "vector": list(caption)}),
+            pd.DataFrame({"image_id": ids, "source": "comment", "vector": list(comment)}),
+        ],
+        ignore_index=True,
+    )
+    texts = pd.DataFrame(
+        {
+            "image_id": ids,
+            "source": "caption",
+            "lemmas": [f"{WORDS[t % 10]} {WORDS[(t // 10) % 10]} people" for t in theme],
+        }
+    )
     return captions, embeddings, dict(zip(ids, visual)), texts, theme
 
 
@@ -77,8 +96,12 @@ def main() -> None:
 
     import graspologic.partition  # noqa: F401  the ~8 s import is not the stage's time
 
-    edges = timed("semantic_graph", lambda: build_semantic_graph("m", captions, embeddings, LABELS, settings, visual))
-    centrality, stats = timed("centrality_table", lambda: centrality_and_communities("m", captions, edges, settings))
+    edges = timed(
+        "semantic_graph", lambda: build_semantic_graph("m", captions, embeddings, LABELS, settings, visual)
+    )
+    centrality, stats = timed(
+        "centrality_table", lambda: centrality_and_communities("m", captions, edges, settings)
+    )
     cards = timed("communities", lambda: community_table("m", centrality, captions, texts, edges))
     with tempfile.TemporaryDirectory() as folder:
         timed("exports", lambda: export_networks("m", captions, edges, centrality, folder))
@@ -90,9 +113,12 @@ def main() -> None:
     ari = adjusted_rand_score(theme, images["community"].astype(int))
     per_variant = {v: (s["edges"], s["communities"]) for v, s in stats.items()}
     print(f"n={args.n:,} images, edges and communities per variant: {per_variant}")
-    print("seconds: " + ", ".join(f"{name} {s:.1f}" for name, s in timings.items())
-          + f"; total {sum(timings.values()):.1f}; {len(cards)} community cards; "
-          f"labels_captions ARI against the planted themes {ari:.3f}")
+    print(
+        "seconds: "
+        + ", ".join(f"{name} {s:.1f}" for name, s in timings.items())
+        + f"; total {sum(timings.values()):.1f}; {len(cards)} community cards; "
+        f"labels_captions ARI against the planted themes {ari:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """The accelerator: cuda, mps or cpu, and the dtype that suits it."""
 
-
 import dagster as dg
 
 from workbench_dagster.device import describe_device, pick_device

@@ -4,7 +4,6 @@ A UPathIOManager (the design's idiom) rather than DuckDBPandasIOManager, which c
 partitions of multi-partitioned assets with a dynamic dimension (Dagster issue 32631).
 """
 
-
 import dagster as dg
 import pandas as pd
 from upath import UPath
@@ -17,7 +16,9 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
-            raise TypeError(f"{context.asset_key.to_user_string()}: expected a pandas DataFrame, got {type(obj).__name__}")
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: expected a pandas DataFrame, got {type(obj).__name__}"
+            )
         write_parquet_atomic(obj, path)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:

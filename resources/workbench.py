@@ -1,6 +1,5 @@
 """The validated `workbench.yaml`, the image store and the call cache, as one resource."""
 
-
 from functools import lru_cache
 from pathlib import Path
 

@@ -15,8 +15,8 @@ def main() -> int:
     import dagster as dg
 
     from assets.pipeline import run_pipeline
-    from workbench_dagster.scenario.config import config_path_from_env, load_config
     from workbench_dagster.errors import WorkbenchConfigError
+    from workbench_dagster.scenario.config import config_path_from_env, load_config
 
     try:
         config = load_config(config_path_from_env())
@@ -27,14 +27,18 @@ def main() -> int:
     from workbench_dagster.warehouse.build import query
 
     started = time.perf_counter()
-    print(f"AI Workbench demo: scenario {config.scenario.name}, batches {config.batch_ids}, models {config.model_ids}")
+    print(
+        f"AI Workbench demo: scenario {config.scenario.name}, batches {config.batch_ids}, models {config.model_ids}"
+    )
     with dg.DagsterInstance.get() as instance:
         run_pipeline(build_definitions(config), instance, config)
     print(f"\nDone in {time.perf_counter() - started:.0f}s.\n\nModel leaderboard (held-out batches):")
     board = query(config.warehouse, "select * from model_leaderboard order by rank")
     print(board.to_string(index=False))
     print(f"\nWarehouse: {config.warehouse}")
-    print(f"  in Python: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{config.warehouse}', read_only=True).sql('show tables'))\"")
+    print(
+        f"  in Python: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{config.warehouse}', read_only=True).sql('show tables'))\""
+    )
     print(f"  or with the DuckDB CLI, if installed: duckdb -readonly {config.warehouse}")
     return 0
 

@@ -1,6 +1,5 @@
 """Review files dropped into data/reviews/inbox/ flow into human_reviews, agreement and the scores."""
 
-
 import dagster as dg
 
 from assets.partitions import BATCH_PARTITIONS
@@ -9,10 +8,14 @@ from workbench_dagster.reviews.queue import inbox_fingerprint, review_files
 
 
 def build_review_sensor(review_job) -> dg.SensorDefinition:
-    @dg.sensor(job=review_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Watches data/reviews/inbox/ for Label Studio exports and filled CSV sheets; every "
-                           "content change re-ingests the inbox for every batch (a bad file is rejected whole by "
-                           "human_reviews, with <file>.rejected.txt).")
+    @dg.sensor(
+        job=review_job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Watches data/reviews/inbox/ for Label Studio exports and filled CSV sheets; every "
+        "content change re-ingests the inbox for every batch (a bad file is rejected whole by "
+        "human_reviews, with <file>.rejected.txt).",
+    )
     def review_inbox_sensor(context: dg.SensorEvaluationContext, workbench: WorkbenchResource):
         inbox = workbench.config.data_dir / "reviews" / "inbox"
         files = review_files(inbox)
@@ -23,7 +26,13 @@ def build_review_sensor(review_job) -> dg.SensorDefinition:
             return dg.SkipReason("no batch partitions yet: nothing a review could belong to")
         fingerprint = inbox_fingerprint(inbox)
         # The run key holds the inbox's content hash: the same bytes never run twice, new bytes always do.
-        return [dg.RunRequest(run_key=f"reviews:{batch}:{fingerprint}", partition_key=batch,
-                              tags={"workbench/review_files": str(len(files))}) for batch in batches]
+        return [
+            dg.RunRequest(
+                run_key=f"reviews:{batch}:{fingerprint}",
+                partition_key=batch,
+                tags={"workbench/review_files": str(len(files))},
+            )
+            for batch in batches
+        ]
 
     return review_inbox_sensor

@@ -50,8 +50,13 @@ def write_config(folder: Path, **overrides) -> Path:
 
 
 IDS = ["protest", "signs_banners", "small_group", "flyer_es", "solidarity"]
-NAMES = {"protest": "protest", "signs_banners": "signs or banners", "small_group": "small group of people",
-         "flyer_es": "digital flyer in Spanish", "solidarity": "solidarity"}
+NAMES = {
+    "protest": "protest",
+    "signs_banners": "signs or banners",
+    "small_group": "small group of people",
+    "flyer_es": "digital flyer in Spanish",
+    "solidarity": "solidarity",
+}
 
 
 def png(i: int) -> bytes:
@@ -101,12 +106,20 @@ def planted_corpus(per_cluster=40, n_clusters=4, seed=0, dim=64):
 
     caption, visual = layer(), layer()
     comments = [layer() for _ in range(2)]
-    labels = [[TAXONOMY[3 * c], TAXONOMY[3 * c + 1]] + ([TAXONOMY[3 * c + 2]] if rng.random() < 0.5 else [])
-              for c in truth]
-    captions = pd.DataFrame({"image_id": ids, "batch": [i.split("-")[0] for i in ids], "labels": labels,
-                             "parse_status": "ok"})
+    labels = [
+        [TAXONOMY[3 * c], TAXONOMY[3 * c + 1]] + ([TAXONOMY[3 * c + 2]] if rng.random() < 0.5 else [])
+        for c in truth
+    ]
+    captions = pd.DataFrame(
+        {"image_id": ids, "batch": [i.split("-")[0] for i in ids], "labels": labels, "parse_status": "ok"}
+    )
     rows = [{"image_id": i, "source": "caption", "vector": caption[n]} for n, i in enumerate(ids)]
     rows += [{"image_id": i, "source": "comment", "vector": c[n]} for c in comments for n, i in enumerate(ids)]
-    texts = pd.DataFrame({"image_id": ids, "source": "caption",
-                          "lemmas": [f"{['march', 'beach', 'market', 'flood'][c % 4]} people" for c in truth]})
+    texts = pd.DataFrame(
+        {
+            "image_id": ids,
+            "source": "caption",
+            "lemmas": [f"{['march', 'beach', 'market', 'flood'][c % 4]} people" for c in truth],
+        }
+    )
     return captions, pd.DataFrame(rows), dict(zip(ids, visual)), truth, texts

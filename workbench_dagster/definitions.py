@@ -31,9 +31,15 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
     from sensors.reviews import build_review_sensor
 
     assets = [
-        prompts, synthetic_images, synthetic_comments,
-        *build_captioning_assets(config), *build_text_assets(config), *build_evaluation_assets(config), *build_review_assets(config),
-        *build_network_assets(config), build_warehouse_asset(config),
+        prompts,
+        synthetic_images,
+        synthetic_comments,
+        *build_captioning_assets(config),
+        *build_text_assets(config),
+        *build_evaluation_assets(config),
+        *build_review_assets(config),
+        *build_network_assets(config),
+        build_warehouse_asset(config),
     ]
     by_name = {a.key.to_user_string(): a for a in assets}
     jobs = build_stage_jobs(config)
@@ -46,7 +52,9 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
             build_review_sensor(jobs["batch_eval"]),
             # Running from the start, so eager assets follow a new batch without a click.
             dg.AutomationConditionSensorDefinition(
-                "workbench_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+                "workbench_automation",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
                 description="Evaluates the assets' eager automation conditions.",
             ),
         ],

@@ -55,7 +55,11 @@ def pick_device(preference: str = "auto", dtype: str = "auto") -> tuple[str, tor
 
 def describe_device(device: str) -> dict:
     """Recorded with each model run, so a score can be traced to the hardware that produced it."""
-    info: dict = {"device": str(device), "torch_version": torch.__version__, "cpu_threads": torch.get_num_threads()}
+    info: dict = {
+        "device": str(device),
+        "torch_version": torch.__version__,
+        "cpu_threads": torch.get_num_threads(),
+    }
     if str(device).startswith("cuda"):
         index = torch.device(device).index or 0
         props = torch.cuda.get_device_properties(index)

@@ -8,8 +8,8 @@ that are about to change would waste the run, and eager automation carries the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 Timestamp = Callable[[str, str | None], float | None]
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-from tests.helpers import write_config
-from tests.fakes.openai_server import OpenAIState, fake_openai_server
 
 from assets.pipeline import register_batches
-from workbench_dagster.scenario.config import load_config
+from tests.fakes.openai_server import OpenAIState, fake_openai_server
+from tests.helpers import write_config
 from workbench_dagster.definitions import build_definitions
+from workbench_dagster.scenario.config import load_config
 
 KEY_ENV = "WORKBENCH_TEST_VERDE_KEY"
 
 
 def materialize(defs, instance, assets, partition_key=None):
-    return dg.materialize([*defs.assets, *defs.asset_checks], instance=instance, resources=defs.resources,
-                          selection=dg.AssetSelection.assets(*assets), partition_key=partition_key,
-                          raise_on_error=False)
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        instance=instance,
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets(*assets),
+        partition_key=partition_key,
+        raise_on_error=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +31,25 @@ def graph(tmp_path_factory):
     state = OpenAIState()
     with fake_openai_server(state) as server:
         folder = tmp_path_factory.mktemp("api")
-        config = load_config(write_config(
-            folder, batches=[{"id": "train", "n_images": 8}, {"id": "b001", "n_images": 6}],
-            models=[{"id": "base-a", "backend": "baseline", "params": {"channels": 4, "epochs": 1}},
-                    {"id": "verde-qwen", "backend": "openai", "model": "qwen2-vl", "base_url": server.url + "/v1",
-                     "api_key_env": KEY_ENV, "concurrency": 3, "price_per_million_input": 1.0,
-                     "price_per_million_output": 4.0}]))
+        config = load_config(
+            write_config(
+                folder,
+                batches=[{"id": "train", "n_images": 8}, {"id": "b001", "n_images": 6}],
+                models=[
+                    {"id": "base-a", "backend": "baseline", "params": {"channels": 4, "epochs": 1}},
+                    {
+                        "id": "verde-qwen",
+                        "backend": "openai",
+                        "model": "qwen2-vl",
+                        "base_url": server.url + "/v1",
+                        "api_key_env": KEY_ENV,
+                        "concurrency": 3,
+                        "price_per_million_input": 1.0,
+                        "price_per_million_output": 4.0,
+                    },
+                ],
+            )
+        )
         state.labels = config.scenario_data.label_ids
         defs = build_definitions(config)
         instance = dg.DagsterInstance.ephemeral()
@@ -60,7 +78,7 @@ def test_openai_model_partition_materializes_and_rematerializes_from_cache(graph
     assert "test-key" not in str({k: v.value for k, v in meta.items()})
     df = first.output_for_node("mllm_captions")
     assert set(df["model"]) == {"verde-qwen"} and set(df["backend"]) == {"openai"}
-    assert set(x for labels in df["labels"] for x in labels) <= set(config.scenario_data.label_ids)
+    assert {x for labels in df["labels"] for x in labels} <= set(config.scenario_data.label_ids)
 
     second = materialize(defs, instance, ["mllm_captions"], key)
     assert second.success and server.state.calls - before == 6

@@ -11,19 +11,40 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_code_location_loads_without_warnings():
-    from workbench_dagster.scenario.config import DEFAULT_CONFIG, load_config
     from workbench_dagster.definitions import build_definitions
+    from workbench_dagster.scenario.config import DEFAULT_CONFIG, load_config
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         defs = build_definitions(load_config(DEFAULT_CONFIG))
     dg.Definitions.validate_loadable(defs)
     names = {a.key.to_user_string() for a in defs.assets}
-    assert {"prompts", "synthetic_images", "synthetic_comments", "baseline_models", "mllm_captions", "preprocessed_text",
-            "embeddings", "eval_scores", "semantic_graph", "centrality_table", "communities", "warehouse",
-            "image_scores", "per_label_scores", "metric_intervals", "model_comparisons", "agreement",
-            "review_queue", "human_reviews", "human_eval_scores", "drift", "baseline_versions",
-            "network_comparison", "image_divergence"} == names
+    assert {
+        "prompts",
+        "synthetic_images",
+        "synthetic_comments",
+        "baseline_models",
+        "mllm_captions",
+        "preprocessed_text",
+        "embeddings",
+        "eval_scores",
+        "semantic_graph",
+        "centrality_table",
+        "communities",
+        "warehouse",
+        "image_scores",
+        "per_label_scores",
+        "metric_intervals",
+        "model_comparisons",
+        "agreement",
+        "review_queue",
+        "human_reviews",
+        "human_eval_scores",
+        "drift",
+        "baseline_versions",
+        "network_comparison",
+        "image_divergence",
+    } == names
 
 
 def test_every_asset_has_description_group_and_kinds():
@@ -41,8 +62,12 @@ def test_gpu_assets_run_in_the_gpu_pool_and_the_instance_caps_it():
     from workbench_dagster.definitions import defs
 
     pools = {a.key.to_user_string(): a.op.pool for a in defs.assets}
-    assert {k for k, v in pools.items() if v == "gpu"} == {"baseline_models", "mllm_captions", "embeddings",
-                                                                 "baseline_versions"}
+    assert {k for k, v in pools.items() if v == "gpu"} == {
+        "baseline_models",
+        "mllm_captions",
+        "embeddings",
+        "baseline_versions",
+    }
     instance_config = yaml.safe_load((ROOT / ".dagster_home" / "dagster.yaml").read_text(encoding="utf-8"))
     assert instance_config["concurrency"]["pools"]["default_limit"] == 1
 
@@ -63,7 +88,10 @@ def test_a_bad_config_stops_the_load_with_file_and_field(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import workbench_dagster.definitions"],
         env={"WORKBENCH_CONFIG": str(path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert result.returncode != 0
     assert str(path) in result.stderr and "graph.k" in result.stderr and "valid integer" in result.stderr

@@ -1,9 +1,8 @@
 """The whole graph in process on a tiny config: real Dagster runs, real Parquet, a real DuckDB file."""
 
 import io
-from datetime import datetime, timezone
 import json
-from pathlib import Path
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -13,11 +12,23 @@ from PIL import Image
 
 from assets.pipeline import run_pipeline
 from tests.helpers import write_config
-from workbench_dagster.scenario.config import load_config
 from workbench_dagster.definitions import build_definitions
+from workbench_dagster.scenario.config import load_config
 
-TABLES = ["prompts", "synthetic_images", "synthetic_comments", "mllm_captions", "preprocessed_text", "embeddings",
-          "eval_scores", "semantic_graph", "centrality_table", "communities", "model_leaderboard", "community_summary"]
+TABLES = [
+    "prompts",
+    "synthetic_images",
+    "synthetic_comments",
+    "mllm_captions",
+    "preprocessed_text",
+    "embeddings",
+    "eval_scores",
+    "semantic_graph",
+    "centrality_table",
+    "communities",
+    "model_leaderboard",
+    "community_summary",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +64,9 @@ def test_networks_have_every_variant_exports_and_a_model_comparison(built):
     variants = {"labels", "labels_captions", "labels_captions_comments"}
     assert set(edges["variant"]) == variants | {"image_label"}
     assert set(nodes.loc[nodes["node_type"] == "label", "variant"]) == {"image_label"}
-    assert (edges.loc[edges["variant"] == "labels", "visual_similarity"] > 0).any()  # baseline models: visual layer
+    assert (
+        edges.loc[edges["variant"] == "labels", "visual_similarity"] > 0
+    ).any()  # baseline models: visual layer
     for model in ("base-a", "base-b"):
         for variant in variants | {"image_label"}:
             assert (config.data_dir / "exports" / model / f"{variant}.gexf").exists()
@@ -77,7 +90,9 @@ def test_evaluation_tables_carry_intervals_per_label_scores_and_agreement(built)
     config, _, _, results = built
     board = table(config, "model_leaderboard")
     assert board["f1_micro_ci_low"].notna().all()
-    assert ((board["f1_micro_ci_low"] <= board["f1_micro"]) & (board["f1_micro"] <= board["f1_micro_ci_high"])).all()
+    assert (
+        (board["f1_micro_ci_low"] <= board["f1_micro"]) & (board["f1_micro"] <= board["f1_micro_ci_high"])
+    ).all()
     n_labels = len(config.scenario_data.label_ids)
     per_label = table(config, "per_label_scores")
     assert len(per_label) == 2 * 2 * n_labels
@@ -87,7 +102,11 @@ def test_evaluation_tables_carry_intervals_per_label_scores_and_agreement(built)
     assert len(comparisons) == 2 * len(comparisons["metric"].unique())
     agreement = table(config, "agreement")
     assert set(agreement["batch"]) == {"train", "b001"} and set(agreement["comparison"]) == {"models"}
-    heatmaps = [m.metadata.get("confusion_heatmap") for r in results for m in r.asset_materializations_for_node("per_label_scores")]
+    heatmaps = [
+        m.metadata.get("confusion_heatmap")
+        for r in results
+        for m in r.asset_materializations_for_node("per_label_scores")
+    ]
     assert heatmaps and all(h is not None and "data:image/png;base64," in h.value for h in heatmaps)
 
 
@@ -95,7 +114,14 @@ def test_checks_ran_and_passed(built):
     _, _, _, results = built
     evaluations = [e for r in results for e in r.get_asset_check_evaluations()]
     checked = {e.asset_key.to_user_string() for e in evaluations}
-    assert {"prompts", "synthetic_images", "mllm_captions", "eval_scores", "centrality_table", "communities"} <= checked
+    assert {
+        "prompts",
+        "synthetic_images",
+        "mllm_captions",
+        "eval_scores",
+        "centrality_table",
+        "communities",
+    } <= checked
     assert all(e.passed for e in evaluations)
 
 
@@ -103,7 +129,11 @@ def test_second_run_makes_no_model_call_and_reuses_checkpoints(built):
     config, defs, instance, _ = built
     results = run_pipeline(defs, instance, config, log=lambda _: None)
     assert all(r.success for r in results)
-    calls = [m.metadata["model_calls"].value for r in results for m in r.asset_materializations_for_node("mllm_captions")]
+    calls = [
+        m.metadata["model_calls"].value
+        for r in results
+        for m in r.asset_materializations_for_node("mllm_captions")
+    ]
     assert calls and sum(calls) == 0
     registry = pd.read_parquet(config.tables_dir / "baseline_models.parquet")
     assert not registry["trained"].any()
@@ -153,8 +183,11 @@ def test_nightly_schedule_plans_missing_partitions_only(built):
     config, defs, instance, _ = built
     schedules = {s.name: s for s in defs.schedules}
     schedule = schedules["nightly_batch"]
-    context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                        scheduled_execution_time=datetime(2026, 11, 23, 2, tzinfo=timezone.utc))
+    context = dg.build_schedule_context(
+        instance=instance,
+        repository_def=defs.get_repository_def(),
+        scheduled_execution_time=datetime(2026, 11, 23, 2, tzinfo=UTC),
+    )
     fresh = schedule.evaluate_tick(context)
     assert not fresh.run_requests
     instance.add_dynamic_partitions("prompt_batches", ["b001x"])
@@ -177,9 +210,14 @@ def test_a_failing_blocking_check_stops_downstream_work(built):
             record["labels"] = ["riot"]  # outside the taxonomy
             cache.put(path.stem, record)
     key = dg.MultiPartitionKey({"model": "base-a", "batch": "b001"})
-    result = dg.materialize([*defs.assets, *defs.asset_checks], instance=instance, resources=defs.resources,
-                            selection=dg.AssetSelection.assets("mllm_captions", "preprocessed_text"),
-                            partition_key=str(key), raise_on_error=False)
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        instance=instance,
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets("mllm_captions", "preprocessed_text"),
+        partition_key=str(key),
+        raise_on_error=False,
+    )
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [("mllm_captions", "expectations")]
@@ -198,20 +236,48 @@ def test_review_queue_out_and_reviews_in_through_the_sensor(built):
 
     inbox = config.data_dir / "reviews" / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
-    export = [{"id": n, "data": tasks[n]["data"], "annotations": [
-        {"id": 100 + n * 10 + r, "completed_by": r, "was_cancelled": False, "result": [
-            {"from_name": "labels", "to_name": "image", "type": "choices", "value": {"choices": [label]}},
-            {"from_name": "relevance", "to_name": "image", "type": "rating", "value": {"rating": 3 + r}}]}
-        for r in (1, 2)]} for n in range(2)]
+    export = [
+        {
+            "id": n,
+            "data": tasks[n]["data"],
+            "annotations": [
+                {
+                    "id": 100 + n * 10 + r,
+                    "completed_by": r,
+                    "was_cancelled": False,
+                    "result": [
+                        {
+                            "from_name": "labels",
+                            "to_name": "image",
+                            "type": "choices",
+                            "value": {"choices": [label]},
+                        },
+                        {
+                            "from_name": "relevance",
+                            "to_name": "image",
+                            "type": "rating",
+                            "value": {"rating": 3 + r},
+                        },
+                    ],
+                }
+                for r in (1, 2)
+            ],
+        }
+        for n in range(2)
+    ]
     (inbox / "label-studio-export.json").write_text(json.dumps(export))
     (inbox / "sheet.csv").write_text(f"image_id,reviewer,labels,relevance\n{image_ids[0]},zoe,not_a_label,9\n")
 
     sensor = next(s for s in defs.sensors if s.name == "review_inbox_sensor")
     requests = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
     assert "b001" in {r.partition_key for r in requests}
-    result = dg.materialize([*defs.assets, *(defs.asset_checks or [])], instance=instance, resources=defs.resources,
-                            selection=dg.AssetSelection.assets("human_reviews", "human_eval_scores", "agreement"),
-                            partition_key="b001")
+    result = dg.materialize(
+        [*defs.assets, *(defs.asset_checks or [])],
+        instance=instance,
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets("human_reviews", "human_eval_scores", "agreement"),
+        partition_key="b001",
+    )
     assert result.success
     meta = result.asset_materializations_for_node("human_reviews")[0].metadata
     assert meta["rejected_files"].value == 1 and meta["accepted_files"].value == 1
@@ -219,7 +285,9 @@ def test_review_queue_out_and_reviews_in_through_the_sensor(built):
     assert "label 'not_a_label' is not in the taxonomy" in report and "rating '9' is outside 1-5" in report
 
     reviews = pd.read_parquet(config.tables_dir / "human_reviews" / "b001.parquet")
-    assert sorted(zip(reviews["image_id"], reviews["reviewer"])) == sorted((i, f"user-{r}") for i in image_ids for r in (1, 2))
+    assert sorted(zip(reviews["image_id"], reviews["reviewer"])) == sorted(
+        (i, f"user-{r}") for i in image_ids for r in (1, 2)
+    )
     humans = pd.read_parquet(config.tables_dir / "human_eval_scores" / "b001.parquet")
     assert sorted(humans["model"]) == ["base-a", "base-b"] and (humans["n_reviewed"] == 2).all()
     agreement = pd.read_parquet(config.tables_dir / "agreement" / "b001.parquet")
@@ -228,13 +296,22 @@ def test_review_queue_out_and_reviews_in_through_the_sensor(built):
     # Human corrections retrain the baseline: version 2 next to version 1, on the same held-out images.
     before = pd.read_parquet(config.tables_dir / "baseline_versions" / "base-a.parquet")
     assert before["version"].tolist() == [1]
-    retrain = dg.materialize([*defs.assets, *(defs.asset_checks or [])], instance=instance, resources=defs.resources,
-                             selection=dg.AssetSelection.assets("baseline_versions"), partition_key="base-a")
+    retrain = dg.materialize(
+        [*defs.assets, *(defs.asset_checks or [])],
+        instance=instance,
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets("baseline_versions"),
+        partition_key="base-a",
+    )
     assert retrain.success
     versions = pd.read_parquet(config.tables_dir / "baseline_versions" / "base-a.parquet").set_index("version")
-    assert versions.index.tolist() == [1, 2] and versions.loc[2, "trained"] and versions.loc[2, "n_corrections"] == 2
+    assert (
+        versions.index.tolist() == [1, 2] and versions.loc[2, "trained"] and versions.loc[2, "n_corrections"] == 2
+    )
     assert versions.loc[2, "fingerprint"] != versions.loc[1, "fingerprint"]
-    assert versions.loc[1, "n_eval"] == versions.loc[2, "n_eval"] == 12 - 2  # reviewed images left the held-out set
+    assert (
+        versions.loc[1, "n_eval"] == versions.loc[2, "n_eval"] == 12 - 2
+    )  # reviewed images left the held-out set
     assert versions.loc[2, "verdict_vs_v1"] in {"better", "worse", "no clear difference"}
 
 
@@ -242,6 +319,7 @@ def test_communities_with_a_summary_model_through_dagster(built, monkeypatch):
     """graph.summaries pointed at a local OpenAI-compatible server: the model's summaries land in the
     table, the metadata counts the calls, and a second materialization is answered from the cache."""
     import yaml
+
     from tests.fakes.openai_server import OpenAIState, fake_openai_server
 
     config, _, instance, _ = built
@@ -249,14 +327,28 @@ def test_communities_with_a_summary_model_through_dagster(built, monkeypatch):
     monkeypatch.setenv("WB_E2E_SUMMARY_KEY", "test-key")
     with fake_openai_server(state) as server:
         data = yaml.safe_load(config.source_path.read_text(encoding="utf-8"))
-        data["graph"]["summaries"] = {"backend": "openai", "model": "narrator", "base_url": server.url + "/v1",
-                                      "api_key_env": "WB_E2E_SUMMARY_KEY", "max_level": 0, "min_size": 2}
+        data["graph"]["summaries"] = {
+            "backend": "openai",
+            "model": "narrator",
+            "base_url": server.url + "/v1",
+            "api_key_env": "WB_E2E_SUMMARY_KEY",
+            "max_level": 0,
+            "min_size": 2,
+        }
         path = config.source_path.with_name("workbench.summaries.yaml")
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         defs = build_definitions(load_config(path))
-        runs = [dg.materialize([*defs.assets, *defs.asset_checks], instance=instance, resources=defs.resources,
-                               selection=dg.AssetSelection.assets("communities"), partition_key="base-a",
-                               raise_on_error=False) for _ in range(2)]
+        runs = [
+            dg.materialize(
+                [*defs.assets, *defs.asset_checks],
+                instance=instance,
+                resources=defs.resources,
+                selection=dg.AssetSelection.assets("communities"),
+                partition_key="base-a",
+                raise_on_error=False,
+            )
+            for _ in range(2)
+        ]
     assert all(r.success for r in runs)
     assert all(e.passed for r in runs for e in r.get_asset_check_evaluations())
     first, second = (r.asset_materializations_for_node("communities")[0].metadata for r in runs)

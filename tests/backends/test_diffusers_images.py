@@ -24,23 +24,66 @@ def build_tiny_sd(folder) -> str:
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(["a crowd marches with banners at night in Atropia"] * 3,
-                            trainers.BpeTrainer(vocab_size=300, special_tokens=["<|startoftext|>", "<|endoftext|>"],
-                                                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|startoftext|>", eos_token="<|endoftext|>",
-                                        pad_token="<|endoftext|>", model_max_length=16)
+    bpe.train_from_iterator(
+        ["a crowd marches with banners at night in Atropia"] * 3,
+        trainers.BpeTrainer(
+            vocab_size=300,
+            special_tokens=["<|startoftext|>", "<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        ),
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<|startoftext|>",
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        model_max_length=16,
+    )
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(block_out_channels=(4, 8), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
-                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32, norm_num_groups=2)
-    vae = AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=2,
-                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2)
-    text_encoder = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32,
-                                                intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                                                vocab_size=len(tokenizer), max_position_embeddings=16))
-    pipeline = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                       scheduler=EulerDiscreteScheduler(), safety_checker=None, feature_extractor=None,
-                                       requires_safety_checker=False)
+    unet = UNet2DConditionModel(
+        block_out_channels=(4, 8),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=2,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[4, 8],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=2,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=16,
+        )
+    )
+    pipeline = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=EulerDiscreteScheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipeline.save_pretrained(folder)
     return str(folder)
 
@@ -69,15 +112,18 @@ def test_generates_png_deterministically_per_seed(tiny_sd):
 
 
 def test_make_images_with_diffusers_backend_and_cache(tiny_sd, tmp_path):
-    from workbench_dagster.scenario.batches import batch_prompts
-    from workbench_dagster.captioning.call_cache import CallCache
-    from workbench_dagster.scenario.config import load_config
-    from workbench_dagster.generation.images import make_images
-    from workbench_dagster.storage.image_store import ImageStore
     from tests.helpers import write_config
+    from workbench_dagster.captioning.call_cache import CallCache
+    from workbench_dagster.generation.images import make_images
+    from workbench_dagster.scenario.batches import batch_prompts
+    from workbench_dagster.scenario.config import load_config
+    from workbench_dagster.storage.image_store import ImageStore
 
-    path = write_config(tmp_path, batches=[{"id": "train", "n_images": 2}],
-                        images={"backend": "diffusers", "model": tiny_sd, "steps": 1, "width": 64, "height": 64})
+    path = write_config(
+        tmp_path,
+        batches=[{"id": "train", "n_images": 2}],
+        images={"backend": "diffusers", "model": tiny_sd, "steps": 1, "width": 64, "height": 64},
+    )
     config = load_config(path)
     prompts = batch_prompts(config, "train")
     assert set(prompts["source"]) == {"diffusers"}
@@ -118,17 +164,27 @@ def test_synthetic_images_asset_generates_with_diffusers(tiny_sd, tmp_path):
     import dagster as dg
 
     from tests.helpers import write_config
-    from workbench_dagster.scenario.config import load_config
     from workbench_dagster.definitions import build_definitions
+    from workbench_dagster.scenario.config import load_config
 
-    config = load_config(write_config(
-        tmp_path, batches=[{"id": "train", "n_images": 2}], gpu={"device": "cpu", "dtype": "float32"},
-        images={"backend": "diffusers", "model": tiny_sd, "steps": 1, "width": 64, "height": 64}))
+    config = load_config(
+        write_config(
+            tmp_path,
+            batches=[{"id": "train", "n_images": 2}],
+            gpu={"device": "cpu", "dtype": "float32"},
+            images={"backend": "diffusers", "model": tiny_sd, "steps": 1, "width": 64, "height": 64},
+        )
+    )
     defs = build_definitions(config)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("prompt_batches", ["train"])
-    result = dg.materialize(defs.assets, selection=["prompts", "synthetic_images"], partition_key="train",
-                            resources=defs.resources, instance=instance)
+    result = dg.materialize(
+        defs.assets,
+        selection=["prompts", "synthetic_images"],
+        partition_key="train",
+        resources=defs.resources,
+        instance=instance,
+    )
     assert result.success
     images = result.output_for_node("synthetic_images")
     assert list(images["status"]) == ["ok", "ok"] and set(images["source"]) == {"diffusers"}

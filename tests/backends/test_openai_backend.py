@@ -7,14 +7,14 @@ import base64
 import json
 
 import pytest
+
 from tests.fakes.openai_server import OpenAIState, fake_openai_server
 from tests.helpers import IDS, NAMES, png
-
 from workbench_dagster.backends import make_backend
 from workbench_dagster.backends.base import BackendError, BackendUnavailable, CaptionRequest
 from workbench_dagster.backends.openai_compat import OpenAICompatBackend
-from workbench_dagster.scenario.config import ModelConfig
 from workbench_dagster.captioning.parsing import parse_answer
+from workbench_dagster.scenario.config import ModelConfig
 
 SECRET = "sk-test-0123456789abcdef"
 
@@ -27,8 +27,14 @@ def server():
 
 
 def backend(server, **kwargs) -> OpenAICompatBackend:
-    options = {"model_id": "verde-qwen", "model": "qwen-vl", "base_url": server.url + "/v1", "api_key": SECRET,
-               "timeout_s": 2.0, **kwargs}
+    options = {
+        "model_id": "verde-qwen",
+        "model": "qwen-vl",
+        "base_url": server.url + "/v1",
+        "api_key": SECRET,
+        "timeout_s": 2.0,
+        **kwargs,
+    }
     return OpenAICompatBackend(**options)
 
 
@@ -55,7 +61,11 @@ def test_falls_back_to_json_object_then_text_and_remembers(server):
     b = backend(server)
     first = b.caption(request(0), "label this", IDS)
     assert first.mode == "text" and b.mode == "text"
-    assert [body.get("response_format", {}).get("type") for body in server.state.bodies] == ["json_schema", "json_object", None]
+    assert [body.get("response_format", {}).get("type") for body in server.state.bodies] == [
+        "json_schema",
+        "json_object",
+        None,
+    ]
     parsed = parse_answer(first.text, IDS, NAMES)
     assert parsed.parse_status == "repaired" and parsed.labels  # prose + code fence around the JSON
     b.caption(request(1), "label this", IDS)
@@ -87,14 +97,17 @@ def test_429_is_retryable_with_retry_after(server):
     assert server.state.calls == 1  # max_retries=0: the client never retries behind our back
 
 
-@pytest.mark.parametrize("fault,retryable,text", [
-    ({"status": 500}, True, "500"),
-    ({"status": 503}, True, "503"),
-    ({"status": 404}, False, "404"),
-    ({"status": 403}, False, "403"),
-    ({"malformed": True}, True, ""),
-    ({"sleep": 3.0}, True, "timeout"),
-])
+@pytest.mark.parametrize(
+    "fault,retryable,text",
+    [
+        ({"status": 500}, True, "500"),
+        ({"status": 503}, True, "503"),
+        ({"status": 404}, False, "404"),
+        ({"status": 403}, False, "403"),
+        ({"malformed": True}, True, ""),
+        ({"sleep": 3.0}, True, "timeout"),
+    ],
+)
 def test_errors_map_to_backend_errors(server, fault, retryable, text):
     server.state.faults.append(fault)
     with pytest.raises(BackendError) as caught:
@@ -112,8 +125,9 @@ def test_labels_outside_the_taxonomy_are_dropped_by_parsing(server):
 
 
 def test_a_wrong_key_is_not_retried_and_never_echoed(server):
-    b = OpenAICompatBackend(model_id="m", model="qwen-vl", base_url=server.url + "/v1", api_key="sk-wrong-secret-999",
-                            timeout_s=2.0)
+    b = OpenAICompatBackend(
+        model_id="m", model="qwen-vl", base_url=server.url + "/v1", api_key="sk-wrong-secret-999", timeout_s=2.0
+    )
     with pytest.raises(BackendError) as caught:
         b.caption(request(), "label this", IDS)
     assert not caught.value.retryable and "401" in caught.value.reason
@@ -122,14 +136,19 @@ def test_a_wrong_key_is_not_retried_and_never_echoed(server):
 
 def test_comments_use_chat_completions_with_json_output(server):
     server.state.faults.append({"content": json.dumps({"comments": ["¡Ni una más!", "Together #NotOneMore"]})})
-    answer = backend(server).comment("Write two comments as JSON {\"comments\": [...]}")
+    answer = backend(server).comment('Write two comments as JSON {"comments": [...]}')
     assert json.loads(answer.text)["comments"][0] == "¡Ni una más!"
     assert server.state.bodies[-1]["response_format"] == {"type": "json_object"}
 
 
 def test_make_backend_reads_the_key_from_the_named_env_var(server, monkeypatch):
-    config = ModelConfig(id="verde-qwen", backend="openai", model="qwen-vl", base_url=server.url + "/v1",
-                         api_key_env="VERDE_API_KEY")
+    config = ModelConfig(
+        id="verde-qwen",
+        backend="openai",
+        model="qwen-vl",
+        base_url=server.url + "/v1",
+        api_key_env="VERDE_API_KEY",
+    )
     monkeypatch.delenv("VERDE_API_KEY", raising=False)
     with pytest.raises(BackendUnavailable) as caught:
         make_backend(config)

@@ -25,32 +25,73 @@ CHAT_TEMPLATE = (
 
 def build_tiny_llava(folder) -> str:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import (CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor,
-                              PreTrainedTokenizerFast)
+    from transformers import (
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<pad>", "<s>", "</s>", "<image>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    corpus = ['{"labels": ["protest_march", "banner"], "caption": "A crowd marches at night in Atropia."}',
-              "Look at the image. Answer with one JSON object and nothing else.", "USER: ASSISTANT:"] * 4
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<pad>", "<s>", "</s>", "<image>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    corpus = [
+        '{"labels": ["protest_march", "banner"], "caption": "A crowd marches at night in Atropia."}',
+        "Look at the image. Answer with one JSON object and nothing else.",
+        "USER: ASSISTANT:",
+    ] * 4
     bpe.train_from_iterator(corpus, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-                                        additional_special_tokens=["<image>"])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        additional_special_tokens=["<image>"],
+    )
     image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=8,
-                               vision_feature_select_strategy="full", num_additional_image_tokens=1,  # CLIP's CLS
-                               chat_template=CHAT_TEMPLATE)
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=8,
+        vision_feature_select_strategy="full",
+        num_additional_image_tokens=1,  # CLIP's CLS
+        chat_template=CHAT_TEMPLATE,
+    )
     config = LlavaConfig(
-        vision_config=CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                       image_size=32, patch_size=8, projection_dim=32),
-        text_config=LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
-                                bos_token_id=1, eos_token_id=2, pad_token_id=0),
-        image_token_index=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_select_strategy="full",
-        vision_feature_layer=-1, image_seq_length=17,
+        vision_config=CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
+            projection_dim=32,
+        ),
+        text_config=LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=4096,
+            bos_token_id=1,
+            eos_token_id=2,
+            pad_token_id=0,
+        ),
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+        image_seq_length=17,
     )
     torch.manual_seed(0)
     LlavaForConditionalGeneration(config).save_pretrained(folder)
@@ -84,7 +125,9 @@ def requests_() -> list[CaptionRequest]:
 def _model_config(path: str, **extra):
     from workbench_dagster.scenario.config import ModelConfig
 
-    return ModelConfig(id="tiny-llava", backend="transformers", model=path, max_output_tokens=12, batch_size=2, **extra)
+    return ModelConfig(
+        id="tiny-llava", backend="transformers", model=path, max_output_tokens=12, batch_size=2, **extra
+    )
 
 
 def test_caption_batch_counts_tokens_and_is_deterministic(tiny_vlm, requests_):
@@ -105,14 +148,19 @@ def test_caption_batch_counts_tokens_and_is_deterministic(tiny_vlm, requests_):
     # Input tokens: the chat-templated prompt plus one <image> token per CLIP patch (4x4) and CLS.
     text = backend.processor.apply_chat_template(
         [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}],
-        add_generation_prompt=True, tokenize=False)
+        add_generation_prompt=True,
+        tokenize=False,
+    )
     assert text.startswith("USER: <image>\n") and text.endswith("ASSISTANT:")
     n_text = len(backend.processor.tokenizer(text.replace("<image>", ""), add_special_tokens=False)["input_ids"])
     for answer in answers:
         assert answer.input_tokens == n_text + 16 + 1
         assert 1 <= answer.output_tokens <= 12
         assert isinstance(answer.text, str) and answer.mode == "text"
-        assert answer.extra["device"] == "cpu" and answer.extra["batch_size"] in (1, 2)  # batch_size 2: chunks 2 + 1
+        assert answer.extra["device"] == "cpu" and answer.extra["batch_size"] in (
+            1,
+            2,
+        )  # batch_size 2: chunks 2 + 1
     assert sorted(a.extra["batch_size"] for a in answers) == [1, 2, 2]
 
     # Greedy decoding: the same answers again, and the same model object (loaded once per process).
@@ -124,7 +172,10 @@ def test_caption_batch_counts_tokens_and_is_deterministic(tiny_vlm, requests_):
     # One image alone (the last chunk above was a batch of one too) gives the same answer.
     single = backend.caption(requests_[2], prompt, [])
     assert (single.text, single.input_tokens, single.output_tokens) == (
-        answers[2].text, answers[2].input_tokens, answers[2].output_tokens)
+        answers[2].text,
+        answers[2].input_tokens,
+        answers[2].output_tokens,
+    )
 
     # Only the new tokens are decoded: the prompt text never leaks into the answer.
     assert all("ASSISTANT" not in a.text and "Look at the image" not in a.text for a in answers)
@@ -135,8 +186,8 @@ def test_generic_caption_loop_with_the_local_model(tiny_vlm, requests_, tmp_path
     from workbench_dagster.backends import make_backend
     from workbench_dagster.captioning.call_cache import CallCache
     from workbench_dagster.captioning.caption_loop import LoopStats, caption_with_backend
-    from workbench_dagster.captioning.rows import ImageInput
     from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
+    from workbench_dagster.captioning.rows import ImageInput
 
     backend = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
     labels = ["protest_march", "banner"]
@@ -145,8 +196,15 @@ def test_generic_caption_loop_with_the_local_model(tiny_vlm, requests_, tmp_path
     images.append(ImageInput("img-missing", "b-vlm", None, None, "file vanished"))
     stats = LoopStats()
     rows, n_called = caption_with_backend(
-        backend=backend, images=images, prompt=render_caption_prompt(labels, names), prompt_version=PROMPT_VERSION,
-        labels=labels, label_names=names, cache=CallCache(tmp_path / "cache"), stats=stats)
+        backend=backend,
+        images=images,
+        prompt=render_caption_prompt(labels, names),
+        prompt_version=PROMPT_VERSION,
+        labels=labels,
+        label_names=names,
+        cache=CallCache(tmp_path / "cache"),
+        stats=stats,
+    )
     assert n_called == 2 and stats.model_calls == 1  # batch_size 2: both images in one generate()
     ok, missing = rows[:2], rows[2]
     assert missing["parse_status"] == "error" and missing["error"] == "file vanished"
@@ -165,11 +223,21 @@ def test_a_bad_image_in_a_batch_fails_only_itself(tiny_vlm, requests_, tmp_path)
 
     backend = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
     good = requests_[0]
-    images = [ImageInput(good.image_id, good.batch, good.image_sha256, good.image_bytes),
-              ImageInput("img-broken", "b-vlm", "0" * 64, b"\x89PNG not really")]
+    images = [
+        ImageInput(good.image_id, good.batch, good.image_sha256, good.image_bytes),
+        ImageInput("img-broken", "b-vlm", "0" * 64, b"\x89PNG not really"),
+    ]
     stats = LoopStats()
-    rows, _ = caption_with_backend(backend=backend, images=images, prompt="", prompt_version="t", labels=["banner"],
-                                   label_names={"banner": "banner"}, cache=CallCache(tmp_path / "cache"), stats=stats)
+    rows, _ = caption_with_backend(
+        backend=backend,
+        images=images,
+        prompt="",
+        prompt_version="t",
+        labels=["banner"],
+        label_names={"banner": "banner"},
+        cache=CallCache(tmp_path / "cache"),
+        stats=stats,
+    )
     assert rows[0]["parse_status"] != "error"  # captioned alone after the batch failed
     assert rows[1]["parse_status"] == "error" and "img-broken" in rows[1]["error"]
     assert stats.model_calls == 3  # the failed batch, then one call per image
@@ -181,7 +249,9 @@ def test_cache_identity_names_model_and_decoding(tiny_vlm):
     greedy = make_backend(_model_config(tiny_vlm), device="cpu", dtype="float32")
     identity = greedy.cache_identity()
     assert identity["model"] == tiny_vlm and identity["dtype"] == "float32" and identity["revision"] is None
-    assert identity["max_new_tokens"] == 12 and identity["do_sample"] is False and identity["load_in_4bit"] is False
+    assert (
+        identity["max_new_tokens"] == 12 and identity["do_sample"] is False and identity["load_in_4bit"] is False
+    )
     sampled = make_backend(_model_config(tiny_vlm, temperature=0.7), device="cpu", dtype="float32")
     assert sampled.cache_identity()["temperature"] == 0.7 and sampled.cache_identity()["do_sample"] is True
     assert sampled.cache_identity() != identity

@@ -62,7 +62,9 @@ def test_unknown_param_is_named():
         BaselineParams.from_dict({"chanels": 16})
 
 
-@pytest.mark.parametrize("bad", [{"channels": 0}, {"epochs": -1}, {"channels": 2.5}, {"lr": "fast"}, {"epochs": True}])
+@pytest.mark.parametrize(
+    "bad", [{"channels": 0}, {"epochs": -1}, {"channels": 2.5}, {"lr": "fast"}, {"epochs": True}]
+)
 def test_bad_param_values_are_rejected(bad):
     with pytest.raises(ValueError, match=repr(next(iter(bad)))):
         BaselineParams.from_dict(bad)
@@ -72,8 +74,14 @@ def test_bad_param_values_are_rejected(bad):
 
 
 def test_fingerprint_tracks_everything_that_shapes_the_weights():
-    args = dict(image_sha256s=["a" * 64, "b" * 64], labels=[["protest"], []], taxonomy=TAXONOMY,
-                params={"channels": 8}, image_size=64, seed=1)
+    args = dict(
+        image_sha256s=["a" * 64, "b" * 64],
+        labels=[["protest"], []],
+        taxonomy=TAXONOMY,
+        params={"channels": 8},
+        image_size=64,
+        seed=1,
+    )
     base = training_fingerprint(**args)
     assert base == training_fingerprint(**args)
     assert len(base) == 64
@@ -157,7 +165,9 @@ def test_labels_outside_the_taxonomy_are_rejected(tiny_set):
 def test_baseline_beats_the_majority_predictor_on_heldout_images(train_set, heldout_set):
     train_images, train_labels = train_set
     heldout_images, heldout_labels = heldout_set
-    model = train_baseline(train_images, train_labels, TAXONOMY, {"channels": 12, "epochs": 20}, 64, "cpu", seed=SEED)
+    model = train_baseline(
+        train_images, train_labels, TAXONOMY, {"channels": 12, "epochs": 20}, 64, "cpu", seed=SEED
+    )
     assert model.history[-1] < model.history[0] / 3
 
     binarizer = MultiLabelBinarizer(classes=TAXONOMY)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from tests.fakes.openai_server import OpenAIState, fake_openai_server
 from tests.helpers import IDS, NAMES, images
-
 from workbench_dagster.backends.openai_compat import OpenAICompatBackend
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import LoopStats, Prices, RetryPolicy, caption_with_backend
@@ -26,17 +26,25 @@ def server():
 
 
 def backend_for(server, timeout_s: float = 5.0) -> OpenAICompatBackend:
-    return OpenAICompatBackend(model_id="fake-gpt", model="gpt-fake", base_url=server.url + "/v1",
-                               api_key="test-key", timeout_s=timeout_s)
+    return OpenAICompatBackend(
+        model_id="fake-gpt", model="gpt-fake", base_url=server.url + "/v1", api_key="test-key", timeout_s=timeout_s
+    )
 
 
 def run(server, cache, imgs, **kwargs):
     stats = LoopStats()
     options = {"concurrency": 4, "retry": FAST_RETRY, **kwargs}
     rows, n_called = caption_with_backend(
-        backend=kwargs.pop("backend", None) or backend_for(server), images=imgs, prompt="label this",
-        prompt_version="t1", labels=IDS, label_names=NAMES, cache=cache, stats=stats,
-        **{k: v for k, v in options.items() if k != "backend"})
+        backend=kwargs.pop("backend", None) or backend_for(server),
+        images=imgs,
+        prompt="label this",
+        prompt_version="t1",
+        labels=IDS,
+        label_names=NAMES,
+        cache=cache,
+        stats=stats,
+        **{k: v for k, v in options.items() if k != "backend"},
+    )
     return rows, n_called, stats
 
 
@@ -53,7 +61,7 @@ def test_second_run_makes_zero_calls_and_rows_match(server, tmp_path):
     second, n_second, stats = run(server, cache, imgs)
     assert n_second == 0 and server.state.calls == 6 and stats.cache_hits == 6
     assert all(r["cache_hit"] for r in second)
-    strip = lambda r: {k: v for k, v in r.items() if k != "cache_hit"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k != "cache_hit"}
     assert [strip(r) for r in second] == [strip(r) for r in first]
 
 
@@ -61,13 +69,29 @@ def test_a_changed_prompt_or_decoding_parameter_asks_again(server, tmp_path):
     cache = CallCache(tmp_path / "calls")
     imgs = images(2)
     run(server, cache, imgs)
-    caption_with_backend(backend=backend_for(server), images=imgs, prompt="label this, carefully", prompt_version="t1",
-                         labels=IDS, label_names=NAMES, cache=cache, retry=FAST_RETRY)
+    caption_with_backend(
+        backend=backend_for(server),
+        images=imgs,
+        prompt="label this, carefully",
+        prompt_version="t1",
+        labels=IDS,
+        label_names=NAMES,
+        cache=cache,
+        retry=FAST_RETRY,
+    )
     assert server.state.calls == 4
     hotter = backend_for(server)
     hotter.temperature = 0.7
-    caption_with_backend(backend=hotter, images=imgs, prompt="label this", prompt_version="t1",
-                         labels=IDS, label_names=NAMES, cache=cache, retry=FAST_RETRY)
+    caption_with_backend(
+        backend=hotter,
+        images=imgs,
+        prompt="label this",
+        prompt_version="t1",
+        labels=IDS,
+        label_names=NAMES,
+        cache=cache,
+        retry=FAST_RETRY,
+    )
     assert server.state.calls == 6
 
 
@@ -82,7 +106,10 @@ def test_failures_and_invalid_answers_are_rows_and_never_cached(server, tmp_path
     assert by_id["b001-001"]["parse_status"] == "invalid"
     assert by_id["b001-001"]["raw_output"] == "Sorry, I cannot describe people."
     assert "no JSON" in by_id["b001-001"]["error"]
-    assert by_id["b001-broken"]["parse_status"] == "error" and by_id["b001-broken"]["error"] == "not a decodable image"
+    assert (
+        by_id["b001-broken"]["parse_status"] == "error"
+        and by_id["b001-broken"]["error"] == "not a decodable image"
+    )
     assert [by_id[f"b001-00{i}"]["parse_status"] for i in (2, 3)] == ["ok", "ok"]
 
     calls_before = server.state.calls
@@ -133,7 +160,9 @@ def test_retry_honours_retry_after(server, tmp_path):
 
 def test_5xx_and_timeouts_are_retried_and_the_client_does_not_retry_on_its_own(server, tmp_path):
     server.state.faults.extend([{"status": 500}, {"sleep": 1.5}])
-    rows, _, stats = run(server, CallCache(tmp_path / "calls"), images(1), backend=backend_for(server, timeout_s=0.5))
+    rows, _, stats = run(
+        server, CallCache(tmp_path / "calls"), images(1), backend=backend_for(server, timeout_s=0.5)
+    )
     assert rows[0]["parse_status"] == "ok"
     assert stats.model_calls == 3 and server.state.calls == 3
 
@@ -151,8 +180,12 @@ def test_a_call_that_keeps_failing_gives_up_after_the_bounded_attempts(server, t
 def test_the_total_retry_budget_is_bounded(server, tmp_path):
     server.state.faults.append({"status": 429, "retry_after": 30})
     started = time.perf_counter()
-    rows, _, _ = run(server, CallCache(tmp_path / "calls"), images(1),
-                     retry=RetryPolicy(max_attempts=5, base_delay_s=0.01, max_total_s=2))
+    rows, _, _ = run(
+        server,
+        CallCache(tmp_path / "calls"),
+        images(1),
+        retry=RetryPolicy(max_attempts=5, base_delay_s=0.01, max_total_s=2),
+    )
     assert time.perf_counter() - started < 2
     assert rows[0]["parse_status"] == "error" and "budget" in rows[0]["error"]
 

@@ -7,24 +7,35 @@ import pytest
 from workbench_dagster.captioning.parsing import caption_json_schema, parse_answer
 
 IDS = ["protest", "signs_banners", "small_group", "flyer_es"]
-NAMES = {"protest": "protest", "signs_banners": "signs or banners", "small_group": "small group of people",
-         "flyer_es": "digital flyer in Spanish"}
+NAMES = {
+    "protest": "protest",
+    "signs_banners": "signs or banners",
+    "small_group": "small group of people",
+    "flyer_es": "digital flyer in Spanish",
+}
 
 
 def test_strict_json_is_ok():
     parsed = parse_answer('{"labels": ["protest", "signs_banners"], "caption": "A march."}', IDS, NAMES)
     assert (parsed.parse_status, parsed.labels, parsed.caption, parsed.n_dropped_labels) == (
-        "ok", ["protest", "signs_banners"], "A march.", 0)
+        "ok",
+        ["protest", "signs_banners"],
+        "A march.",
+        0,
+    )
     assert parsed.error is None
 
 
-@pytest.mark.parametrize("text", [
-    '```json\n{"labels": ["protest"], "caption": "A march."}\n```',
-    'Here you go: {"labels": ["protest"], "caption": "A march."} Hope this helps!',
-    '{"labels": ["protest",], "caption": "A march.",}',
-    "{'labels': ['protest'], 'caption': 'A march.'}",
-    '{"labels": ["protest"], "caption": "A march."',  # cut off before the closing brace
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '```json\n{"labels": ["protest"], "caption": "A march."}\n```',
+        'Here you go: {"labels": ["protest"], "caption": "A march."} Hope this helps!',
+        '{"labels": ["protest",], "caption": "A march.",}',
+        "{'labels': ['protest'], 'caption': 'A march.'}",
+        '{"labels": ["protest"], "caption": "A march."',  # cut off before the closing brace
+    ],
+)
 def test_near_json_is_repaired(text):
     parsed = parse_answer(text, IDS, NAMES)
     assert parsed.parse_status == "repaired", parsed
@@ -33,7 +44,9 @@ def test_near_json_is_repaired(text):
 
 
 def test_label_names_map_to_ids_case_insensitively():
-    parsed = parse_answer('{"labels": ["Signs or Banners", "PROTEST", "small group of people"], "caption": "x"}', IDS, NAMES)
+    parsed = parse_answer(
+        '{"labels": ["Signs or Banners", "PROTEST", "small group of people"], "caption": "x"}', IDS, NAMES
+    )
     assert parsed.parse_status == "repaired"
     assert parsed.labels == ["signs_banners", "protest", "small_group"]
 
@@ -50,15 +63,18 @@ def test_duplicates_collapse():
     assert parsed.labels == ["protest"]
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("", "empty"),
-    (None, "empty"),
-    ("I cannot help with that.", "no JSON"),
-    ('{"caption": "no labels here"}', "labels"),
-    ('{"labels": ["protest"]}', "caption"),
-    ('{"labels": ["protest"], "caption": "   "}', "caption"),
-    ('[{"labels": ["protest"], "caption": "a"}, {"x": 1}]', "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("", "empty"),
+        (None, "empty"),
+        ("I cannot help with that.", "no JSON"),
+        ('{"caption": "no labels here"}', "labels"),
+        ('{"labels": ["protest"]}', "caption"),
+        ('{"labels": ["protest"], "caption": "   "}', "caption"),
+        ('[{"labels": ["protest"], "caption": "a"}, {"x": 1}]', "expected a JSON object"),
+    ],
+)
 def test_invalid_answers_say_why(text, reason):
     parsed = parse_answer(text, IDS, NAMES)
     assert parsed.parse_status == "invalid"

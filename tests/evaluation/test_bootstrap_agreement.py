@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from workbench_dagster.evaluation.agreement import ALL_LABELS, fleiss_kappa, krippendorff_alpha, label_agreement
-from workbench_dagster.evaluation.scores import metric_intervals, model_comparisons
 from workbench_dagster.evaluation.bootstrap import (
     binarized,
     bootstrap_intervals,
@@ -15,6 +14,7 @@ from workbench_dagster.evaluation.bootstrap import (
     paired_bootstrap,
     weighted_scores,
 )
+from workbench_dagster.evaluation.scores import metric_intervals, model_comparisons
 
 LABELS = ["a", "b", "c"]
 Y_TRUE = [["a", "b"], ["c"], [], ["a"]]
@@ -23,11 +23,21 @@ Y_PRED = [["a"], ["c", "b"], [], ["b", "c"]]
 
 def test_point_estimate_by_hand():
     t, p = binarized(Y_TRUE, Y_PRED, LABELS)
-    scores = {k: v[0] for k, v in weighted_scores(t, p, np.ones((1, 4)), np.array([0.5, 1.0, np.nan, 0.0])).items()}
-    assert scores == pytest.approx({
-        "f1_micro": 4 / 9, "precision_micro": 2 / 5, "recall_micro": 1 / 2, "f1_macro": (2 / 3 + 0 + 2 / 3) / 3,
-        "subset_accuracy": 1 / 4, "sample_accuracy": 1 / 2, "hamming_loss": 5 / 12, "caption_cosine": 1.5 / 3,
-    })
+    scores = {
+        k: v[0] for k, v in weighted_scores(t, p, np.ones((1, 4)), np.array([0.5, 1.0, np.nan, 0.0])).items()
+    }
+    assert scores == pytest.approx(
+        {
+            "f1_micro": 4 / 9,
+            "precision_micro": 2 / 5,
+            "recall_micro": 1 / 2,
+            "f1_macro": (2 / 3 + 0 + 2 / 3) / 3,
+            "subset_accuracy": 1 / 4,
+            "sample_accuracy": 1 / 2,
+            "hamming_loss": 5 / 12,
+            "caption_cosine": 1.5 / 3,
+        }
+    )
 
 
 def test_weights_count_images_twice():
@@ -61,7 +71,7 @@ def test_interval_covers_a_known_rate_about_95_percent_of_the_time():
     truth, n, reps = 0.3, 120, 200
     covered = 0
     for rep in range(reps):
-        t = (rng.random((n, 1)) < truth)
+        t = rng.random((n, 1)) < truth
         p = np.ones((n, 1), dtype=bool)
         ci = bootstrap_intervals(t, p, n_boot=400, seed=rep)["subset_accuracy"]
         covered += ci["ci_low"] <= truth <= ci["ci_high"]
@@ -80,9 +90,18 @@ def test_paired_bootstrap_separates_a_real_difference_from_a_tie():
 
 
 def _image_rows(model, labels_per_image, batch="b1", training=False):
-    return [{"model": model, "batch": batch, "image_id": f"{batch}-{k}", "is_training_batch": training,
-             "reference_labels": ["a"] if k % 2 else ["b"], "labels": labels, "caption_cosine": 0.5}
-            for k, labels in enumerate(labels_per_image)]
+    return [
+        {
+            "model": model,
+            "batch": batch,
+            "image_id": f"{batch}-{k}",
+            "is_training_batch": training,
+            "reference_labels": ["a"] if k % 2 else ["b"],
+            "labels": labels,
+            "caption_cosine": 0.5,
+        }
+        for k, labels in enumerate(labels_per_image)
+    ]
 
 
 def test_comparisons_mirror_and_training_batches_are_left_out():
@@ -105,8 +124,20 @@ def test_comparisons_mirror_and_training_batches_are_left_out():
 
 def test_fleiss_kappa_textbook_example():
     """Fleiss (1971) as reproduced on Wikipedia: 10 items, 14 raters, 5 categories, kappa 0.210."""
-    table = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-                      [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]])
+    table = np.array(
+        [
+            [0, 0, 0, 0, 14],
+            [0, 2, 6, 4, 2],
+            [0, 0, 3, 5, 6],
+            [0, 3, 9, 2, 0],
+            [2, 2, 8, 1, 1],
+            [7, 7, 0, 0, 0],
+            [3, 2, 6, 3, 0],
+            [2, 5, 3, 2, 2],
+            [6, 5, 2, 1, 0],
+            [0, 2, 2, 3, 7],
+        ]
+    )
     assert fleiss_kappa(table) == pytest.approx(0.20993, abs=1e-5)
     with pytest.raises(ValueError, match="same number"):
         fleiss_kappa(np.array([[1, 1], [2, 1]]))
@@ -115,12 +146,14 @@ def test_fleiss_kappa_textbook_example():
 def test_krippendorff_alpha_paper_example():
     """Krippendorff (2011), 'Computing Krippendorff's alpha-reliability': 4 observers, 12 units, nominal 0.743."""
     nan = np.nan
-    data = np.array([
-        [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
-        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
-        [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
-        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
-    ])
+    data = np.array(
+        [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+            [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+        ]
+    )
     assert krippendorff_alpha(data) == pytest.approx(0.743, abs=5e-4)
 
 
@@ -130,11 +163,13 @@ def test_label_agreement_binary_by_hand():
     Fleiss: P_bar 3/4, P_e (5/8)^2 + (3/8)^2 = 34/64 -> 7/15. Krippendorff: D_o 2/8, D_e 30/56 -> 8/15.
     Label c is never chosen: no chance-corrected agreement, but full percent agreement.
     """
-    ratings = pd.DataFrame({
-        "image_id": ["i1", "i2", "i3", "i4"] * 2,
-        "rater": ["m1"] * 4 + ["m2"] * 4,
-        "labels": [["a"], ["a", "b"], [], ["b"], ["a"], [], [], ["b"]],
-    })
+    ratings = pd.DataFrame(
+        {
+            "image_id": ["i1", "i2", "i3", "i4"] * 2,
+            "rater": ["m1"] * 4 + ["m2"] * 4,
+            "labels": [["a"], ["a", "b"], [], ["b"], ["a"], [], [], ["b"]],
+        }
+    )
     rows = {r["label"]: r for r in label_agreement(ratings, LABELS, "b1", "models")}
     assert set(rows) == {"a", "b", "c", ALL_LABELS}
     assert rows["a"]["fleiss_kappa"] == pytest.approx(7 / 15)
@@ -146,11 +181,13 @@ def test_label_agreement_binary_by_hand():
 
 
 def test_missing_ratings_drop_out_of_fleiss_but_not_krippendorff():
-    ratings = pd.DataFrame({
-        "image_id": ["i1", "i2", "i3", "i4", "i1", "i2", "i3", "i1", "i2", "i3", "i4"],
-        "rater": ["m1"] * 4 + ["m2"] * 3 + ["m3"] * 4,
-        "labels": [["a"], [], ["a"], [], ["a"], [], ["a"], ["a"], [], [], []],
-    })
+    ratings = pd.DataFrame(
+        {
+            "image_id": ["i1", "i2", "i3", "i4", "i1", "i2", "i3", "i1", "i2", "i3", "i4"],
+            "rater": ["m1"] * 4 + ["m2"] * 3 + ["m3"] * 4,
+            "labels": [["a"], [], ["a"], [], ["a"], [], ["a"], ["a"], [], [], []],
+        }
+    )
     row = next(r for r in label_agreement(ratings, LABELS, "b1", "models") if r["label"] == "a")
     assert row["n_items"] == 4 and row["n_items_complete"] == 3
     assert row["fleiss_kappa"] is not None and row["krippendorff_alpha"] is not None
@@ -159,19 +196,32 @@ def test_missing_ratings_drop_out_of_fleiss_but_not_krippendorff():
 def test_score_partition_image_and_per_label_tables_agree():
     from workbench_dagster.evaluation.scores import image_scores, per_label_scores, score_partition
 
-    prompts = pd.DataFrame({"image_id": ["i0", "i1", "i2", "i3"], "reference_labels": Y_TRUE,
-                            "reference_caption": ["a crowd at night", "a flyer", "a street", "a banner"]})
-    captions = pd.DataFrame({"image_id": ["i0", "i1", "i2", "i3", "i4"], "labels": Y_PRED + [[]],
-                             "caption": ["a crowd at night", None, "a street", "a banner", None],
-                             "parse_status": ["ok", "ok", "ok", "repaired", "error"]})
-    embeddings = pd.DataFrame({"image_id": ["i0", "i0"], "source": ["caption", "reference"],
-                               "vector": [[1.0, 0.0], [1.0, 0.0]]})
+    prompts = pd.DataFrame(
+        {
+            "image_id": ["i0", "i1", "i2", "i3"],
+            "reference_labels": Y_TRUE,
+            "reference_caption": ["a crowd at night", "a flyer", "a street", "a banner"],
+        }
+    )
+    captions = pd.DataFrame(
+        {
+            "image_id": ["i0", "i1", "i2", "i3", "i4"],
+            "labels": Y_PRED + [[]],
+            "caption": ["a crowd at night", None, "a street", "a banner", None],
+            "parse_status": ["ok", "ok", "ok", "repaired", "error"],
+        }
+    )
+    embeddings = pd.DataFrame(
+        {"image_id": ["i0", "i0"], "source": ["caption", "reference"], "vector": [[1.0, 0.0], [1.0, 0.0]]}
+    )
     row = score_partition("m", "b", captions, prompts, embeddings, LABELS, is_training_batch=False, seed=3)
     assert (row["n_images"], row["n_scored"], row["n_failed"]) == (5, 4, 1)
     assert row["f1_micro"] == pytest.approx(4 / 9) and row["caption_cosine"] == pytest.approx(1.0)
     assert row["f1_micro_ci_low"] <= 4 / 9 <= row["f1_micro_ci_high"]
     assert row == score_partition("m", "b", captions, prompts, embeddings, LABELS, is_training_batch=False, seed=3)
-    images = image_scores("m", "b", captions, prompts, embeddings, LABELS, is_training_batch=False).set_index("image_id")
+    images = image_scores("m", "b", captions, prompts, embeddings, LABELS, is_training_batch=False).set_index(
+        "image_id"
+    )
     assert images["jaccard"].tolist() == pytest.approx([1 / 2, 1 / 2, 1.0, 0.0])
     assert images.loc["i0", "caption_bertscore"] == pytest.approx(1.0, abs=1e-5)  # identical caption
     assert np.isnan(images.loc["i1", "caption_bertscore"])  # no caption written: not scored, not zero

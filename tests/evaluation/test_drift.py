@@ -29,12 +29,32 @@ def test_mean_cosine_distance_by_hand():
 
 
 def test_batch_drift_flags_only_what_moved():
-    prompts = pd.DataFrame({"image_id": ["t0", "t1", "n0", "n1"], "batch": ["train", "train", "new", "new"],
-                            "reference_caption": "c", "reference_labels": [["a"], ["a"], ["a"], ["a"]]})
-    captions = pd.DataFrame({"image_id": ["t0", "t1", "n0", "n1"], "batch": ["train", "train", "new", "new"],
-                             "model": "m", "labels": [["a"], ["a"], ["b"], ["b"]], "parse_status": "ok"})
-    embeddings = pd.DataFrame({"image_id": ["t0", "n0"], "batch": ["train", "new"], "model": "m", "source": "caption",
-                               "vector": [[1.0, 0.0], [1.0, 0.01]]})
+    prompts = pd.DataFrame(
+        {
+            "image_id": ["t0", "t1", "n0", "n1"],
+            "batch": ["train", "train", "new", "new"],
+            "reference_caption": "c",
+            "reference_labels": [["a"], ["a"], ["a"], ["a"]],
+        }
+    )
+    captions = pd.DataFrame(
+        {
+            "image_id": ["t0", "t1", "n0", "n1"],
+            "batch": ["train", "train", "new", "new"],
+            "model": "m",
+            "labels": [["a"], ["a"], ["b"], ["b"]],
+            "parse_status": "ok",
+        }
+    )
+    embeddings = pd.DataFrame(
+        {
+            "image_id": ["t0", "n0"],
+            "batch": ["train", "new"],
+            "model": "m",
+            "source": "caption",
+            "vector": [[1.0, 0.0], [1.0, 0.01]],
+        }
+    )
     df = batch_drift("new", "train", prompts, captions, embeddings, LABELS).set_index(["model", "kind"])
     assert df.loc[("reference_labels", "labels"), "value"] == pytest.approx(0.0, abs=1e-7)
     assert not df.loc[("reference_labels", "labels"), "drifted"]

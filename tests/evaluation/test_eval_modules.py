@@ -23,10 +23,17 @@ def test_multilabel_module_by_hand():
     result = load_metric("multilabel_classification").compute(predictions=Y_PRED, references=Y_TRUE, labels=LABELS)
     # supports a 2, b 1, c 1; precision a 1, b 0, c 1/2; recall a 1/2, b 0, c 1; F1 a 2/3, b 0, c 2/3
     expected = {
-        "subset_accuracy": 1 / 4, "sample_accuracy": 1 / 2, "hamming_loss": 5 / 12,
-        "precision_micro": 2 / 5, "recall_micro": 1 / 2, "f1_micro": 4 / 9,
-        "precision_macro": 1 / 2, "recall_macro": 1 / 2, "f1_macro": 4 / 9,
-        "precision_weighted": (2 * 1 + 0 + 1 / 2) / 4, "recall_weighted": (2 * 1 / 2 + 0 + 1) / 4,
+        "subset_accuracy": 1 / 4,
+        "sample_accuracy": 1 / 2,
+        "hamming_loss": 5 / 12,
+        "precision_micro": 2 / 5,
+        "recall_micro": 1 / 2,
+        "f1_micro": 4 / 9,
+        "precision_macro": 1 / 2,
+        "recall_macro": 1 / 2,
+        "f1_macro": 4 / 9,
+        "precision_weighted": (2 * 1 + 0 + 1 / 2) / 4,
+        "recall_weighted": (2 * 1 / 2 + 0 + 1) / 4,
         "f1_weighted": (2 * 2 / 3 + 0 + 2 / 3) / 4,
         "jaccard_micro": 2 / 7,  # tp 2 / (tp 2 + fp 3 + fn 2)
         "jaccard_macro": (1 / 2 + 0 + 1 / 2) / 3,
@@ -42,8 +49,9 @@ def test_multilabel_module_by_hand():
 def test_caption_modules_run_offline_on_the_packaged_minilm():
     captions = ["a crowd marches through the square at night", "a flyer in spanish on a wall"]
     references = ["a crowd marching through the square at night", "a tall building in daylight"]
-    bert = load_metric("caption_bertscore").compute(predictions=captions + references[:1],
-                                                     references=references + references[:1])
+    bert = load_metric("caption_bertscore").compute(
+        predictions=captions + references[:1], references=references + references[:1]
+    )
     assert bert["num_layers"] == 6 and bert["model_type"].endswith("model")
     paraphrase, unrelated, identical = bert["per_sample_f1"]
     assert identical == pytest.approx(1.0, abs=1e-5)

@@ -72,9 +72,15 @@ def test_rowwise_cosine():
 def test_per_label_table():
     rows = {row["label"]: row for row in per_label_table(Y_TRUE, Y_PRED, LABELS)}
     assert list(rows) == LABELS
-    assert {k: rows["a"][k] for k in ("support", "tp", "fp", "fn", "tn")} == dict(support=2, tp=1, fp=0, fn=1, tn=2)
-    assert {k: rows["b"][k] for k in ("support", "tp", "fp", "fn", "tn")} == dict(support=1, tp=0, fp=2, fn=1, tn=1)
-    assert {k: rows["c"][k] for k in ("support", "tp", "fp", "fn", "tn")} == dict(support=1, tp=1, fp=1, fn=0, tn=2)
+    assert {k: rows["a"][k] for k in ("support", "tp", "fp", "fn", "tn")} == dict(
+        support=2, tp=1, fp=0, fn=1, tn=2
+    )
+    assert {k: rows["b"][k] for k in ("support", "tp", "fp", "fn", "tn")} == dict(
+        support=1, tp=0, fp=2, fn=1, tn=1
+    )
+    assert {k: rows["c"][k] for k in ("support", "tp", "fp", "fn", "tn")} == dict(
+        support=1, tp=1, fp=1, fn=0, tn=2
+    )
     assert (rows["a"]["precision"], rows["a"]["recall"]) == pytest.approx((1.0, 0.5))
     assert (rows["b"]["precision"], rows["b"]["f1"]) == (0.0, 0.0)
     assert (rows["c"]["precision"], rows["c"]["recall"], rows["c"]["f1"]) == pytest.approx((0.5, 1.0, 2 / 3))

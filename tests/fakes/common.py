@@ -55,8 +55,10 @@ def fake_summary(prompt: str) -> str:
 
     size = re.search(r"Images in the community: (\d+)", prompt)
     labels = re.search(r"Most common labels: (.*)", prompt)
-    return (f"These {size.group(1) if size else '?'} images tell one story, "
-            f"told through {labels.group(1) if labels else 'nothing'}.")
+    return (
+        f"These {size.group(1) if size else '?'} images tell one story, "
+        f"told through {labels.group(1) if labels else 'nothing'}."
+    )
 
 
 class FakeServer:
@@ -74,7 +76,7 @@ class FakeServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         self.thread.start()
         return self
 
@@ -99,7 +101,9 @@ class JsonHandler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             return {}
 
-    def send_body(self, status: int, body: bytes, content_type: str = "application/json", headers: dict | None = None) -> None:
+    def send_body(
+        self, status: int, body: bytes, content_type: str = "application/json", headers: dict | None = None
+    ) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)

@@ -10,11 +10,20 @@ import json
 
 from .common import FakeServer, FakeState, JsonHandler, fake_summary, pick_labels
 
-FAKE_COMMENTS = [{"lang": "es", "text": "¡Qué marcha! #NiUnaMás ✊"},
-                 {"lang": "en", "text": "Proud of everyone out there today #NotOneMore"}]
+FAKE_COMMENTS = [
+    {"lang": "es", "text": "¡Qué marcha! #NiUnaMás ✊"},
+    {"lang": "en", "text": "Proud of everyone out there today #NotOneMore"},
+]
 
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 def tiny_png(seed: str) -> bytes:
@@ -40,13 +49,13 @@ def _enum(schema: dict) -> list[str] | None:
 
 
 class GeminiHandler(JsonHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.read_json()
         fault = self.begin_call(body)
         path = self.path.split("?", 1)[0]
         if not path.startswith("/v1beta/models/") or ":" not in path:
             return self.send_error_json(404, f"unknown path {path}")
-        model, method = path[len("/v1beta/models/"):].split(":", 1)
+        model, method = path[len("/v1beta/models/") :].split(":", 1)
         if self.headers.get("x-goog-api-key") != self.state.api_key:
             return self.send_error_json(400, "API key not valid. Please pass a valid API key.")
         if "status" in fault:
@@ -56,16 +65,27 @@ class GeminiHandler(JsonHandler):
             return self.send_body(200, b'{"candidates": [ not json')
         if method == "predict":
             prompt = (body.get("instances") or [{}])[0].get("prompt", "")
-            return self.send_json(200, {"predictions": [
-                {"bytesBase64Encoded": base64.b64encode(tiny_png(prompt)).decode(), "mimeType": "image/png"}]})
+            return self.send_json(
+                200,
+                {
+                    "predictions": [
+                        {
+                            "bytesBase64Encoded": base64.b64encode(tiny_png(prompt)).decode(),
+                            "mimeType": "image/png",
+                        }
+                    ]
+                },
+            )
         if method != "generateContent":
             return self.send_error_json(404, f"unknown method {method}")
         config = body.get("generationConfig") or {}
         parts = [p for c in body.get("contents", []) for p in c.get("parts", [])]
         text_in = " ".join(p.get("text", "") for p in parts)
         if "IMAGE" in [m.upper() for m in config.get("responseModalities", [])]:
-            out_parts = [{"text": "Here is your image."},
-                         {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(tiny_png(text_in)).decode()}}]
+            out_parts = [
+                {"text": "Here is your image."},
+                {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(tiny_png(text_in)).decode()}},
+            ]
             return self.send_candidate(out_parts, text_in)
         image = b"".join(_b64(p["inlineData"]["data"]) for p in parts if "inlineData" in p)
         schema = config.get("responseSchema") or config.get("responseJsonSchema") or {}
@@ -82,16 +102,25 @@ class GeminiHandler(JsonHandler):
         self.send_candidate([{"text": text}], text_in, image)
 
     def send_candidate(self, parts: list[dict], text_in: str, image: bytes = b"") -> None:
-        self.send_json(200, {
-            "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": 258 + len(text_in) // 4, "candidatesTokenCount": 30,
-                              "totalTokenCount": 288 + len(text_in) // 4},
-            "modelVersion": "fake",
-        })
+        self.send_json(
+            200,
+            {
+                "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+                "usageMetadata": {
+                    "promptTokenCount": 258 + len(text_in) // 4,
+                    "candidatesTokenCount": 30,
+                    "totalTokenCount": 288 + len(text_in) // 4,
+                },
+                "modelVersion": "fake",
+            },
+        )
 
     def send_error_json(self, status: int, message: str, headers: dict | None = None) -> None:
-        self.send_json(status, {"error": {"code": status, "message": message, "status": _STATUS.get(status, "UNKNOWN")}},
-                       headers=headers)
+        self.send_json(
+            status,
+            {"error": {"code": status, "message": message, "status": _STATUS.get(status, "UNKNOWN")}},
+            headers=headers,
+        )
 
 
 def fake_gemini_server(state: FakeState) -> FakeServer:

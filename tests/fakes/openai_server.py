@@ -36,28 +36,57 @@ def _text(messages: list[dict]) -> str:
 
 
 class OpenAIHandler(JsonHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+    def do_POST(self) -> None:
         body = self.read_json()
         fault = self.begin_call(body)
         if self.path.rstrip("/") != "/v1/chat/completions":
-            return self.send_json(404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request_error"}})
+            return self.send_json(
+                404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request_error"}}
+            )
         if self.headers.get("Authorization") != f"Bearer {self.state.api_key}":
-            return self.send_json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                                  "code": "invalid_api_key"}})
+            return self.send_json(
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         if "status" in fault:
             headers = {"Retry-After": fault["retry_after"]} if "retry_after" in fault else None
-            return self.send_json(fault["status"], {"error": {"message": f"injected {fault['status']}", "type": "server_error"}},
-                                  headers=headers)
+            return self.send_json(
+                fault["status"],
+                {"error": {"message": f"injected {fault['status']}", "type": "server_error"}},
+                headers=headers,
+            )
         if fault.get("malformed"):
             return self.send_body(200, b'{"id": "x", "choices": [ this is not json')
         response_format = body.get("response_format") or {}
         kind = response_format.get("type")
         if kind == "json_schema" and self.state.reject_json_schema:
-            return self.send_json(400, {"error": {"message": "response_format json_schema is not supported",
-                                                  "type": "invalid_request_error", "param": "response_format"}})
+            return self.send_json(
+                400,
+                {
+                    "error": {
+                        "message": "response_format json_schema is not supported",
+                        "type": "invalid_request_error",
+                        "param": "response_format",
+                    }
+                },
+            )
         if kind == "json_object" and self.state.reject_json_object:
-            return self.send_json(400, {"error": {"message": "response_format json_object is not supported",
-                                                  "type": "invalid_request_error", "param": "response_format"}})
+            return self.send_json(
+                400,
+                {
+                    "error": {
+                        "message": "response_format json_object is not supported",
+                        "type": "invalid_request_error",
+                        "param": "response_format",
+                    }
+                },
+            )
         allowed = self.state.labels
         if kind == "json_schema":
             allowed = response_format["json_schema"]["schema"]["properties"]["labels"]["items"]["enum"]
@@ -69,20 +98,36 @@ class OpenAIHandler(JsonHandler):
         elif not image and '"summary"' in _text(body.get("messages", [])):  # a community summary
             content = json.dumps({"summary": fake_summary(_text(body.get("messages", [])))})
         elif not image:  # a text-only request: synthetic comments
-            content = json.dumps({"comments": [{"lang": "es", "text": "¡Vivas nos queremos! #NiUnaMás 💜"},
-                                               {"lang": "en", "text": "Standing with you #NotOneMore"}]},
-                                 ensure_ascii=False)
+            content = json.dumps(
+                {
+                    "comments": [
+                        {"lang": "es", "text": "¡Vivas nos queremos! #NiUnaMás 💜"},
+                        {"lang": "en", "text": "Standing with you #NotOneMore"},
+                    ]
+                },
+                ensure_ascii=False,
+            )
         elif kind is None:  # plain text: the way chatty models answer
             content = f"Sure! Here is the annotation:\n```json\n{answer}\n```\nLet me know if you need more."
         else:
             content = answer
-        self.send_json(200, {
-            "id": f"chatcmpl-{self.state.calls}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 100 + len(image) // 1000, "completion_tokens": 20,
-                      "total_tokens": 120 + len(image) // 1000},
-        })
+        self.send_json(
+            200,
+            {
+                "id": f"chatcmpl-{self.state.calls}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {
+                    "prompt_tokens": 100 + len(image) // 1000,
+                    "completion_tokens": 20,
+                    "total_tokens": 120 + len(image) // 1000,
+                },
+            },
+        )
 
 
 def fake_openai_server(state: OpenAIState) -> FakeServer:

@@ -53,17 +53,31 @@ def test_text_is_written_with_its_own_language_grammar(scenario):
 
 
 def test_vocabulary_translates_the_spec_value(scenario):
-    only_spanish = with_grammar(scenario, languages={"es": 1.0}, bodies={"es": ["exigimos {demand}"]}, closers={"es": ["{slogan}"]})
-    spec = {**first_spec(scenario), "demand": scenario.demands[1], "text_language": "en", "slogan": scenario.movement.slogans["en"][0]}
+    only_spanish = with_grammar(
+        scenario, languages={"es": 1.0}, bodies={"es": ["exigimos {demand}"]}, closers={"es": ["{slogan}"]}
+    )
+    spec = {
+        **first_spec(scenario),
+        "demand": scenario.demands[1],
+        "text_language": "en",
+        "slogan": scenario.movement.slogans["en"][0],
+    }
     rows = generate_comments(only_spanish, "img", spec, 10, seed=4)
     for row in rows:
         assert f"exigimos {scenario.comments.vocabulary['es']['demand'][1]}" in row["text"]
         assert scenario.movement.slogans["en"][0] not in row["text"]
-    assert any(scenario.movement.slogans["es"][0] in row["text"] for row in rows)  # the slogan in the comment's language
+    assert any(
+        scenario.movement.slogans["es"][0] in row["text"] for row in rows
+    )  # the slogan in the comment's language
 
 
 def test_placeholders_come_from_the_spec(scenario):
-    only_english = with_grammar(scenario, languages={"en": 1.0}, openers={"en": ["In {location}"]}, bodies={"en": ["{theme} and {sentiment}"]})
+    only_english = with_grammar(
+        scenario,
+        languages={"en": 1.0},
+        openers={"en": ["In {location}"]},
+        bodies={"en": ["{theme} and {sentiment}"]},
+    )
     spec = {**first_spec(scenario), "setting": "Testville", "theme": "impunity", "sentiment": "hope"}
     for row in generate_comments(only_english, "img", spec, 5, seed=5):
         assert row["lang"] == "en" and row["text"].startswith("In Testville: impunity and hope")

@@ -73,7 +73,12 @@ def test_night_is_darker_than_day(layout):
 @pytest.mark.parametrize(
     "layout, element",
     # A monument always shows its statue, so the statue element cannot change it.
-    [(layout, e) for layout in ("crowd", "monument", "portrait") for e in ELEMENTS if (layout, e) != ("monument", "statue")],
+    [
+        (layout, e)
+        for layout in ("crowd", "monument", "portrait")
+        for e in ELEMENTS
+        if (layout, e) != ("monument", "statue")
+    ],
 )
 def test_each_element_changes_the_picture(layout, element):
     without = pixels(render_image(spec(layout=layout, people=5), W, H, seed=4))
@@ -89,7 +94,7 @@ def test_unknown_elements_are_skipped():
 
 def test_candles_add_warm_light_at_night():
     def warm(data: bytes) -> int:
-        rgb = pixels(data)[int(H * 0.7):]
+        rgb = pixels(data)[int(H * 0.7) :]
         return int(((rgb[..., 0] > 200) & (rgb[..., 1] > 120) & (rgb[..., 2] < 140)).sum())
 
     dark = dict(people=4, time_of_day="night")

@@ -5,8 +5,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
 
-from workbench_dagster.networks import graphs
 from tests.helpers import planted_clusters, reference_centrality
+from workbench_dagster.networks import graphs
 from workbench_dagster.networks.graphs import (
     CENTRALITY_COLUMNS,
     SUMMARY_COLUMNS,
@@ -34,7 +34,9 @@ def brute_force_knn(vectors, k, min_similarity):
     return np.maximum(dense, dense.T)
 
 
-@pytest.mark.parametrize("n, dim", [(15, 16), (300, 16), (1100, 32)])  # one product block; several, the last partial
+@pytest.mark.parametrize(
+    "n, dim", [(15, 16), (300, 16), (1100, 32)]
+)  # one product block; several, the last partial
 def test_knn_graph_matches_brute_force(n, dim):
     vectors = np.random.default_rng(0).normal(size=(n, dim))
     expected = brute_force_knn(vectors, k=7, min_similarity=0.5)
@@ -259,4 +261,7 @@ def test_summarize_communities():
     )
     assert summarize_communities({}, centrality, labels, texts).columns.tolist() == SUMMARY_COLUMNS
     silent = summarize_communities({"x": 0}, centrality.iloc[:0], {}, {"x": "the and of"})
-    assert silent.loc[0, "keywords"] == [] and silent.loc[0, "summary"] == "Community 0: 1 image, no labels. Most central: x."
+    assert (
+        silent.loc[0, "keywords"] == []
+        and silent.loc[0, "summary"] == "Community 0: 1 image, no labels. Most central: x."
+    )

@@ -15,7 +15,9 @@ def ranked_brute_force(sims: np.ndarray, want: int) -> tuple[np.ndarray, np.ndar
 
 @pytest.mark.parametrize("block, workers", [(16, 1), (16, 3), (13, 2), (512, 2)])
 def test_symmetric_top_matches_brute_force(block, workers):
-    x = np.random.default_rng(0).normal(size=(203, 8)).astype(np.float32)  # 203 = 12 blocks of 16 and a partial one
+    x = (
+        np.random.default_rng(0).normal(size=(203, 8)).astype(np.float32)
+    )  # 203 = 12 blocks of 16 and a partial one
     sims, found = symmetric_top(x, 9, block=block, workers=workers)
     expected_sims, expected = ranked_brute_force(x.astype(np.float64) @ x.T.astype(np.float64), 9)
     np.testing.assert_array_equal(found, expected)
@@ -48,7 +50,7 @@ def test_exact_neighbours_with_twins_match_brute_force_over_distinct_vectors():
 
 
 def test_exact_neighbours_when_every_row_is_the_same():
-    rows, cols, sims = exact_neighbours(np.full((4, 384), 384 ** -0.5, dtype=np.float32), 3)
+    rows, cols, sims = exact_neighbours(np.full((4, 384), 384**-0.5, dtype=np.float32), 3)
     np.testing.assert_array_equal(cols.reshape(4, 3), [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
     np.testing.assert_allclose(sims, 1.0, atol=1e-5)
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.helpers import write_config
+
 from tests.fakes.common import FakeState
 from tests.fakes.gemini_server import fake_gemini_server
 from tests.fakes.openai_server import OpenAIState, fake_openai_server
-
-from tests.helpers import SETTINGS, planted_corpus
+from tests.helpers import SETTINGS, planted_corpus, write_config
 from workbench_dagster.backends.base import BackendUnavailable
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import RetryPolicy
-from workbench_dagster.scenario.config import load_config
 from workbench_dagster.errors import WorkbenchConfigError
 from workbench_dagster.networks.narratives import narrate_communities, parse_summary, render_summary_prompt
 from workbench_dagster.networks.variants import build_semantic_graph, centrality_and_communities, community_table
+from workbench_dagster.scenario.config import load_config
 
 KEY_ENV = "WB_TEST_SUMMARY_KEY"
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.01)
@@ -53,21 +52,33 @@ def eligible(cards: pd.DataFrame, settings) -> pd.Series:
 
 @pytest.mark.parametrize("backend", ["openai", "gemini"])
 def test_a_text_model_writes_the_summaries_once_and_the_cache_answers_after(
-        tmp_path, monkeypatch, cards_and_captions, scenario, backend):
+    tmp_path, monkeypatch, cards_and_captions, scenario, backend
+):
     cards, captions = cards_and_captions
     state = OpenAIState() if backend == "openai" else FakeState()
     serve = fake_openai_server if backend == "openai" else fake_gemini_server
     monkeypatch.setenv(KEY_ENV, "test-key")
     with serve(state) as server:
-        settings = summaries_config(tmp_path, backend=backend, model="fake-writer", api_key_env=KEY_ENV,
-                                    base_url=server.url + ("/v1" if backend == "openai" else ""), max_level=1,
-                                    min_size=3)
+        settings = summaries_config(
+            tmp_path,
+            backend=backend,
+            model="fake-writer",
+            api_key_env=KEY_ENV,
+            base_url=server.url + ("/v1" if backend == "openai" else ""),
+            max_level=1,
+            min_size=3,
+        )
         cache = CallCache(tmp_path / "calls")
         asked = eligible(cards, settings)
         assert 0 < asked.sum() < len(cards)  # some cards are too small or too deep to be asked
         state.faults.append({"status": 500})  # retried
         out, counts = narrate_communities(cards, captions, scenario, settings, cache, retry=FAST)
-        assert counts == {"asked": asked.sum(), "called": asked.sum(), "written_by_model": asked.sum(), "failed": 0}
+        assert counts == {
+            "asked": asked.sum(),
+            "called": asked.sum(),
+            "written_by_model": asked.sum(),
+            "failed": 0,
+        }
         assert state.calls == asked.sum() + 1
         by_model = out[asked.to_numpy()]
         assert (by_model["summary_source"] == "fake-writer").all() and by_model["summary_error"].isna().all()
@@ -88,13 +99,21 @@ def test_a_text_model_writes_the_summaries_once_and_the_cache_answers_after(
 
 
 def test_a_failed_or_malformed_summary_keeps_the_template_with_its_reason_and_is_asked_again(
-        tmp_path, monkeypatch, cards_and_captions, scenario):
+    tmp_path, monkeypatch, cards_and_captions, scenario
+):
     cards, captions = cards_and_captions
     state = OpenAIState()
     monkeypatch.setenv(KEY_ENV, "test-key")
     with fake_openai_server(state) as server:
-        settings = summaries_config(tmp_path, backend="openai", model="w", api_key_env=KEY_ENV, concurrency=1,
-                                    base_url=server.url + "/v1", max_level=0)
+        settings = summaries_config(
+            tmp_path,
+            backend="openai",
+            model="w",
+            api_key_env=KEY_ENV,
+            concurrency=1,
+            base_url=server.url + "/v1",
+            max_level=0,
+        )
         cache = CallCache(tmp_path / "calls")
         state.faults.extend([{"status": 403}, {"content": '{"summary": "  "}'}, {"content": "no JSON at all"}])
         out, counts = narrate_communities(cards, captions, scenario, settings, cache, retry=FAST)
@@ -109,9 +128,12 @@ def test_a_failed_or_malformed_summary_keeps_the_template_with_its_reason_and_is
 
 
 def test_template_backend_calls_nothing_and_a_missing_key_names_the_env_var(
-        tmp_path, monkeypatch, cards_and_captions, scenario):
+    tmp_path, monkeypatch, cards_and_captions, scenario
+):
     cards, captions = cards_and_captions
-    out, counts = narrate_communities(cards, captions, scenario, summaries_config(tmp_path), CallCache(tmp_path / "c"))
+    out, counts = narrate_communities(
+        cards, captions, scenario, summaries_config(tmp_path), CallCache(tmp_path / "c")
+    )
     pd.testing.assert_frame_equal(out, cards.reset_index(drop=True))
     assert counts["asked"] == 0 and (out["summary_source"] == "template").all()
 
@@ -138,6 +160,8 @@ def test_prompt_holds_only_the_cards_facts_and_parse_is_strict(cards_and_caption
     prompt = render_summary_prompt(scenario, card, ["A march\n with   banners."], "Spanish")
     assert f"Images in the community: {card['size']}" in prompt and "in Spanish" in prompt
     assert "- A march with banners." in prompt and scenario.movement.name in prompt
-    assert parse_summary('```json\n{"summary": "Two  lines\\n of text."}\n```')[0]["summary"] == "Two lines of text."
+    assert (
+        parse_summary('```json\n{"summary": "Two  lines\\n of text."}\n```')[0]["summary"] == "Two lines of text."
+    )
     assert parse_summary('{"summary": 3}')[1] == "answer has no non-empty `summary` string"
     assert parse_summary("[1, 2]")[1] == "answer has no non-empty `summary` string"

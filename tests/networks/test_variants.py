@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
 
-from workbench_dagster.scenario.config import GraphConfig
+from tests.helpers import SETTINGS, TAXONOMY, planted_clusters, planted_corpus, reference_centrality
 from workbench_dagster.networks.graphs import (
     bipartite_graph,
     hierarchical_communities,
@@ -29,8 +29,8 @@ from workbench_dagster.networks.variants import (
     export_networks,
     image_divergence,
 )
+from workbench_dagster.scenario.config import GraphConfig
 
-from tests.helpers import SETTINGS, TAXONOMY, planted_clusters, planted_corpus, reference_centrality
 
 def brute_force_top_k_jaccard(sets, k):
     n = len(sets)
@@ -66,11 +66,25 @@ def test_label_jaccard_with_many_duplicate_sets_matches_brute_force():
     rng = np.random.default_rng(7)
     # 17 ways of writing 14 distinct sets once unknown labels are dropped (reordered, repeated
     # and unknown labels; [] and only-unknown both empty), drawn with skewed popularity.
-    pool = [["lab0"], ["lab0", "lab1"], ["lab1", "lab0"], ["lab0", "lab1", "lab2"], ["lab2", "lab3"],
-            ["lab0", "lab4", "lab5"], ["lab4", "lab5"], ["lab6"], ["lab6", "lab7", "zzz-unknown"],
-            ["lab6", "lab7"], ["lab1", "lab2", "lab3", "lab4"], ["lab8", "lab9", "lab10", "lab11"],
-            ["lab9", "lab10"], ["lab3", "lab9", "lab2", "lab10", "lab3"], [], ["zzz-unknown", "yyy"],
-            ["lab0", "lab2", "lab4", "lab6"]]
+    pool = [
+        ["lab0"],
+        ["lab0", "lab1"],
+        ["lab1", "lab0"],
+        ["lab0", "lab1", "lab2"],
+        ["lab2", "lab3"],
+        ["lab0", "lab4", "lab5"],
+        ["lab4", "lab5"],
+        ["lab6"],
+        ["lab6", "lab7", "zzz-unknown"],
+        ["lab6", "lab7"],
+        ["lab1", "lab2", "lab3", "lab4"],
+        ["lab8", "lab9", "lab10", "lab11"],
+        ["lab9", "lab10"],
+        ["lab3", "lab9", "lab2", "lab10", "lab3"],
+        [],
+        ["zzz-unknown", "yyy"],
+        ["lab0", "lab2", "lab4", "lab6"],
+    ]
     weights = 1 / np.arange(1, len(pool) + 1) ** 1.5
     drawn = rng.choice(len(pool), size=300, p=weights / weights.sum())
     sets = [list(rng.permutation(pool[i])) for i in drawn]
@@ -84,7 +98,9 @@ def test_label_jaccard_with_many_duplicate_sets_matches_brute_force():
         for min_jaccard in (0.0, 0.3, 0.5):
             expected = np.where(brute >= min_jaccard, brute, 0)
             for block_entries in (300 * 4, 1 << 24):
-                adj = label_jaccard_graph(sets, TAXONOMY, min_jaccard=min_jaccard, k=k, block_entries=block_entries)
+                adj = label_jaccard_graph(
+                    sets, TAXONOMY, min_jaccard=min_jaccard, k=k, block_entries=block_entries
+                )
                 np.testing.assert_array_equal(adj.toarray() > 0, expected > 0)
                 np.testing.assert_allclose(adj.toarray(), expected, atol=1e-6)
     empty = [i for i, s in enumerate(known) if not s]
@@ -146,24 +162,37 @@ def test_bipartite_projection_centrality_matches_networkx():
     B = bipartite_graph(node_labels, TAXONOMY)
     assert nx.is_bipartite(B) and B.number_of_edges() == sum(len(v) for v in node_labels.values()) - 1
     P = label_projection(B)
-    reference = nx.bipartite.overlap_weighted_projected_graph(B, [f"label:{lab}" for lab in TAXONOMY], jaccard=True)
+    reference = nx.bipartite.overlap_weighted_projected_graph(
+        B, [f"label:{lab}" for lab in TAXONOMY], jaccard=True
+    )
     assert nx.utils.edges_equal(P.edges(data="weight"), reference.edges(data="weight"))
     used = reference.subgraph([v for v in reference if reference.degree(v)]).copy()
     assert nx.is_connected(used)
     expected = reference_centrality(used)
 
     # Through the pipeline: the image_label edges of semantic_graph become label-level rows.
-    captions = pd.DataFrame({"image_id": ids, "batch": "b1", "labels": [node_labels[i] for i in ids],
-                             "parse_status": "ok"})
-    edges = pd.DataFrame([{"model": "m", "variant": BIPARTITE, "source": i, "target": f"label:{lab}", "weight": 1.0}
-                          for i in ids for lab in node_labels[i] if lab in TAXONOMY])
+    captions = pd.DataFrame(
+        {"image_id": ids, "batch": "b1", "labels": [node_labels[i] for i in ids], "parse_status": "ok"}
+    )
+    edges = pd.DataFrame(
+        [
+            {"model": "m", "variant": BIPARTITE, "source": i, "target": f"label:{lab}", "weight": 1.0}
+            for i in ids
+            for lab in node_labels[i]
+            if lab in TAXONOMY
+        ]
+    )
     frame, stats = centrality_and_communities("m", captions, edges, SETTINGS)
     labels = frame.set_index("node")
     assert set(labels["node_type"]) == {"label"} and labels["batch"].isna().all()
     assert stats[BIPARTITE]["nodes"] == used.number_of_nodes()
     for column, values in expected.items():
-        np.testing.assert_allclose(labels.loc[[v.removeprefix("label:") for v in used], column],
-                                   [values[v] for v in used], err_msg=column, atol=1e-8)
+        np.testing.assert_allclose(
+            labels.loc[[v.removeprefix("label:") for v in used], column],
+            [values[v] for v in used],
+            err_msg=column,
+            atol=1e-8,
+        )
 
 
 def test_hierarchical_leiden_levels_refine_each_other():
@@ -200,8 +229,12 @@ def test_community_cards_per_variant_and_level(planted_pipeline):
         mine = edges[edges["variant"] == variant]
         G.add_weighted_edges_from(mine[["source", "target", "weight"]].itertuples(index=False, name=None))
         if level == 0:
-            partition = dict(zip(centrality.loc[centrality["variant"] == variant, "node"],
-                                 centrality.loc[centrality["variant"] == variant, "community"].astype(int)))
+            partition = dict(
+                zip(
+                    centrality.loc[centrality["variant"] == variant, "node"],
+                    centrality.loc[centrality["variant"] == variant, "community"].astype(int),
+                )
+            )
             assert rows["modularity"].iloc[0] == pytest.approx(modularity(G, partition))
             assert rows["parent"].isna().all()
     assert table["level"].max() >= 2 and table.loc[table["level"] >= 2, "parent"].notna().all()
@@ -216,7 +249,9 @@ def test_exports_load_back_with_the_same_nodes_edges_and_weights(planted_pipelin
     assert set(paths) == {*SETTINGS.variants, BIPARTITE}
     for variant, files in paths.items():
         mine = edges[edges["variant"] == variant]
-        expected = {frozenset((s, t)): w for s, t, w in mine[["source", "target", "weight"]].itertuples(index=False)}
+        expected = {
+            frozenset((s, t)): w for s, t, w in mine[["source", "target", "weight"]].itertuples(index=False)
+        }
         for G in (nx.read_gexf(files["gexf"]), nx.read_graphml(files["graphml"])):
             assert set(captions["image_id"]) <= set(G.nodes)
             got = {frozenset((u, v)): d["weight"] for u, v, d in G.edges(data=True)}
@@ -225,7 +260,8 @@ def test_exports_load_back_with_the_same_nodes_edges_and_weights(planted_pipelin
             if variant != BIPARTITE:
                 node = captions["image_id"].iloc[0]
                 assert int(G.nodes[node]["community"]) == int(
-                    centrality.set_index(["variant", "node"]).loc[(variant, node), "community"])
+                    centrality.set_index(["variant", "node"]).loc[(variant, node), "community"]
+                )
 
 
 def test_exports_write_only_the_configured_formats(planted_pipeline, tmp_path):
@@ -266,8 +302,9 @@ def test_omnibus_divergence_points_at_the_images_whose_neighbours_changed(plante
 
     ids = sorted(set(mine["source"]) | set(mine["target"]))
     index = {n: i for i, n in enumerate(ids)}
-    adj = sp.coo_matrix((mine["weight"], (mine["source"].map(index), mine["target"].map(index))),
-                        shape=(len(ids), len(ids))).tocsr()
+    adj = sp.coo_matrix(
+        (mine["weight"], (mine["source"].map(index), mine["target"].map(index))), shape=(len(ids), len(ids))
+    ).tocsr()
     adj = adj.maximum(adj.T).tolil()
     rng = np.random.default_rng(0)
     moved = rng.choice(len(ids), 12, replace=False)
@@ -292,20 +329,24 @@ def test_omnibus_divergence_points_at_the_images_whose_neighbours_changed(plante
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dense = OmnibusEmbed(n_components=4, algorithm="randomized", check_lcc=False).fit_transform(
-            [adj.toarray(), other.toarray()])
+            [adj.toarray(), other.toarray()]
+        )
     np.testing.assert_allclose(score, np.linalg.norm(dense - dense.mean(axis=0), axis=2).mean(axis=0), atol=1e-9)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"variants": ["labels", "labels"]}, "distinct"),
-    ({"variants": ["captions_only"]}, "labels_captions"),
-    ({"variants": []}, "at least 1"),
-    ({"layer_weights": {"label": 0}}, "layer_weights.label"),
-    ({"layer_weights": {"caption": -1}}, "greater than or equal to 0"),
-    ({"layer_weights": {"audio": 1}}, "Extra inputs"),
-    ({"exports": ["gexf", "gexf"]}, "distinct"),
-    ({"exports": ["pajek"]}, "gexf"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"variants": ["labels", "labels"]}, "distinct"),
+        ({"variants": ["captions_only"]}, "labels_captions"),
+        ({"variants": []}, "at least 1"),
+        ({"layer_weights": {"label": 0}}, "layer_weights.label"),
+        ({"layer_weights": {"caption": -1}}, "greater than or equal to 0"),
+        ({"layer_weights": {"audio": 1}}, "Extra inputs"),
+        ({"exports": ["gexf", "gexf"]}, "distinct"),
+        ({"exports": ["pajek"]}, "gexf"),
+    ],
+)
 def test_graph_config_rejects_bad_variants_and_weights(bad, message):
     from pydantic import ValidationError
 

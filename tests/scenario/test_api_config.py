@@ -3,33 +3,55 @@
 from __future__ import annotations
 
 import pytest
-from tests.helpers import write_config
 
-from workbench_dagster.scenario.config import load_config
+from tests.helpers import write_config
 from workbench_dagster.errors import WorkbenchConfigError
+from workbench_dagster.scenario.config import load_config
 
 BASE = {"id": "base-a", "backend": "baseline", "params": {"channels": 8, "epochs": 1}}
 
 
 def test_api_models_load_with_defaults(tmp_path):
-    config = load_config(write_config(tmp_path, models=[
-        BASE,
-        {"id": "gemini-flash", "backend": "gemini", "model": "gemini-2.5-flash"},
-        {"id": "verde-qwen", "backend": "openai", "model": "Qwen/Qwen2-VL-7B-Instruct",
-         "base_url": "https://verde.example.org/v1", "api_key_env": "VERDE_API_KEY", "concurrency": 8},
-    ]))
+    config = load_config(
+        write_config(
+            tmp_path,
+            models=[
+                BASE,
+                {"id": "gemini-flash", "backend": "gemini", "model": "gemini-2.5-flash"},
+                {
+                    "id": "verde-qwen",
+                    "backend": "openai",
+                    "model": "Qwen/Qwen2-VL-7B-Instruct",
+                    "base_url": "https://verde.example.org/v1",
+                    "api_key_env": "VERDE_API_KEY",
+                    "concurrency": 8,
+                },
+            ],
+        )
+    )
     gemini, verde = config.model("gemini-flash"), config.model("verde-qwen")
     assert (gemini.key_env, gemini.concurrency, gemini.max_retries) == ("GOOGLE_API_KEY", 4, 4)
     assert (verde.key_env, verde.concurrency) == ("VERDE_API_KEY", 8)
 
 
-@pytest.mark.parametrize("model,field,expected", [
-    ({"id": "g", "backend": "gemini"}, "models.1", "needs `model`"),
-    ({"id": "o", "backend": "openai", "model": "m", "base_url": "localhost:8000"}, "base_url", "http://"),
-    ({"id": "o", "backend": "openai", "model": "m", "api_key_env": "sk-live-abc123"}, "api_key_env", "NAME"),
-    ({"id": "o", "backend": "openai", "model": "m", "concurrency": 0}, "models.1.concurrency", "greater than or equal"),
-    ({"id": "o", "backend": "openai", "model": "m", "api_key": "sk-live-abc123"}, "models.1.api_key", "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    "model,field,expected",
+    [
+        ({"id": "g", "backend": "gemini"}, "models.1", "needs `model`"),
+        ({"id": "o", "backend": "openai", "model": "m", "base_url": "localhost:8000"}, "base_url", "http://"),
+        ({"id": "o", "backend": "openai", "model": "m", "api_key_env": "sk-live-abc123"}, "api_key_env", "NAME"),
+        (
+            {"id": "o", "backend": "openai", "model": "m", "concurrency": 0},
+            "models.1.concurrency",
+            "greater than or equal",
+        ),
+        (
+            {"id": "o", "backend": "openai", "model": "m", "api_key": "sk-live-abc123"},
+            "models.1.api_key",
+            "Extra inputs",
+        ),
+    ],
+)
 def test_bad_api_model_config_names_file_field_and_expectation(tmp_path, model, field, expected):
     path = write_config(tmp_path, models=[BASE, model])
     with pytest.raises(WorkbenchConfigError) as caught:

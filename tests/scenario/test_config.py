@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import write_config
-from workbench_dagster.scenario.config import DEFAULT_CONFIG, load_config
 from workbench_dagster.errors import WorkbenchConfigError
+from workbench_dagster.scenario.config import DEFAULT_CONFIG, load_config
 
 
 def test_embedded_default_config_is_offline_and_valid():
@@ -56,6 +56,8 @@ def test_missing_file_and_broken_yaml_are_clear(tmp_path):
 def test_broken_scenario_stops_the_config_load(tmp_path):
     path = write_config(tmp_path)
     scenario = tmp_path / "atropia.yaml"
-    scenario.write_text(scenario.read_text(encoding="utf-8").replace("labels: [protest]", "labels: [riot]"), encoding="utf-8")
+    scenario.write_text(
+        scenario.read_text(encoding="utf-8").replace("labels: [protest]", "labels: [riot]"), encoding="utf-8"
+    )
     with pytest.raises(WorkbenchConfigError, match="unknown label 'riot'"):
         load_config(path)

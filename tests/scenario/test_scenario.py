@@ -35,7 +35,9 @@ def test_every_taxonomy_label_occurs_in_a_default_sized_batch(scenario):
 
 
 def test_a_second_scenario_file_works_unchanged(tmp_path: Path):
-    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" / "atropia.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "scenarios" / "atropia.yaml").read_text(encoding="utf-8")
+    )
     data.update(id="marsland", country="Marsland", title="Marsland climate strikes")
     data["locations"] = [{"name": "Red City", "kind": "city", "landmark": "the dome"}]
     data["movement"]["slogans"] = {"en": ["CLIMATE JUSTICE"], "fr": ["JUSTICE CLIMATIQUE"]}

@@ -7,8 +7,8 @@ import pytest
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.freshness import Stage, needs_refresh, plan_refresh
 from workbench_dagster.keys import sanitize_key
-from workbench_dagster.storage.landing import scan_landing
 from workbench_dagster.storage.image_store import ImageStore, read_parquet, write_parquet_atomic
+from workbench_dagster.storage.landing import scan_landing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,10 +33,18 @@ def test_parquet_round_trip_and_no_temporary_left(tmp_path):
 
 
 def test_cache_key_covers_every_component():
-    base = dict(backend="b", model_id="m", prompt_version="v1", rendered_prompt="p", image_sha256="s", decoding={"t": 0})
+    base = dict(
+        backend="b", model_id="m", prompt_version="v1", rendered_prompt="p", image_sha256="s", decoding={"t": 0}
+    )
     keys = {cache_key(**base)}
-    for field, value in [("backend", "c"), ("model_id", "n"), ("prompt_version", "v2"), ("rendered_prompt", "q"),
-                         ("image_sha256", "z"), ("decoding", {"t": 1})]:
+    for field, value in [
+        ("backend", "c"),
+        ("model_id", "n"),
+        ("prompt_version", "v2"),
+        ("rendered_prompt", "q"),
+        ("image_sha256", "z"),
+        ("decoding", {"t": 1}),
+    ]:
         keys.add(cache_key(**{**base, field: value}))
     keys.add(cache_key(**base, schema_version="other"))
     assert len(keys) == 8
@@ -98,8 +106,11 @@ def test_core_does_not_import_dagster():
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             if any(n == "dagster" or n.startswith("dagster") for n in names):
                 offenders.append(path.name)
     assert offenders == []

@@ -12,7 +12,10 @@ def test_packaged_name_resolves_to_the_shipped_model(tmp_path):
     path = Path(resolve_embedder_path(PACKAGED))
     assert (path / "modules.json").is_file()
     assert resolve_embedder_path(str(tmp_path)) == str(tmp_path)
-    assert resolve_embedder_path("sentence-transformers/all-mpnet-base-v2") == "sentence-transformers/all-mpnet-base-v2"
+    assert (
+        resolve_embedder_path("sentence-transformers/all-mpnet-base-v2")
+        == "sentence-transformers/all-mpnet-base-v2"
+    )
     with pytest.raises(ValueError, match="unknown packaged embedder"):
         resolve_embedder_path("packaged:no-such-model")
 
@@ -23,7 +26,9 @@ def embedder():
 
 
 def test_vectors_are_normalised_384_dim_float32(embedder):
-    vectors = embedder.encode(["A protest march with banners.", "Lit candles at a vigil.", "A flyer in Spanish."], batch_size=2)
+    vectors = embedder.encode(
+        ["A protest march with banners.", "Lit candles at a vigil.", "A flyer in Spanish."], batch_size=2
+    )
     assert vectors.shape == (3, 384)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -37,11 +42,13 @@ def test_empty_input_keeps_the_width(embedder):
 
 
 def test_paraphrases_are_closer_than_unrelated_sentences(embedder):
-    a, b, c = embedder.encode([
-        "Hundreds of people march through the city holding banners.",
-        "A large crowd walks down the street carrying protest banners.",
-        "The recipe needs two cups of flour and a pinch of salt.",
-    ])
+    a, b, c = embedder.encode(
+        [
+            "Hundreds of people march through the city holding banners.",
+            "A large crowd walks down the street carrying protest banners.",
+            "The recipe needs two cups of flour and a pinch of salt.",
+        ]
+    )
     assert a @ b > a @ c + 0.3
     assert a @ b > b @ c + 0.3
 

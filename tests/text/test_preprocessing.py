@@ -1,6 +1,12 @@
 import pytest
 
-from workbench_dagster.text.preprocessing import _detector, detect_languages, preprocess, preprocess_many, split_hashtag
+from workbench_dagster.text.preprocessing import (
+    _detector,
+    detect_languages,
+    preprocess,
+    preprocess_many,
+    split_hashtag,
+)
 
 SPANISH = "Las mujeres estaban marchando por las calles de la ciudad"
 ENGLISH = "The women were marching in the streets of the city"

@@ -23,11 +23,13 @@ LABELS = ["cat", "dog", "sofa"]
 
 @pytest.fixture
 def captions() -> pd.DataFrame:
-    return pd.DataFrame({
-        "image_id": ["i1", "i2", "i3"],
-        "labels": [np.array(["cat", "sofa"]), np.array([], dtype=object), ["dog"]],
-        "score": [0.0, None, 1.0],
-    })
+    return pd.DataFrame(
+        {
+            "image_id": ["i1", "i2", "i3"],
+            "labels": [np.array(["cat", "sofa"]), np.array([], dtype=object), ["dog"]],
+            "score": [0.0, None, 1.0],
+        }
+    )
 
 
 def only_result(report: ValidationReport) -> dict:
@@ -38,8 +40,12 @@ def only_result(report: ValidationReport) -> dict:
 def test_good_frame_passes_every_helper(captions: pd.DataFrame) -> None:
     report = validate_frame(
         captions,
-        [*schema_expectations(["image_id", "labels", "score"], exact=True), non_empty(), unique("image_id"),
-         in_range("score", 0, 1)],
+        [
+            *schema_expectations(["image_id", "labels", "score"], exact=True),
+            non_empty(),
+            unique("image_id"),
+            in_range("score", 0, 1),
+        ],
         "captions",
     )
     assert report.success, report.markdown()

@@ -36,4 +36,6 @@ def make_backend(model_config, device=None, dtype=None):
 
             device, dtype = pick_device()
         return TransformersVLMBackend.from_config(model_config, device=device, dtype=dtype)
-    raise BackendUnavailable(f"model {model_config.id!r}: backend {backend!r} has no caption backend registered in make_backend")
+    raise BackendUnavailable(
+        f"model {model_config.id!r}: backend {backend!r} has no caption backend registered in make_backend"
+    )

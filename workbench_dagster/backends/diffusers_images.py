@@ -32,7 +32,9 @@ def load_pipeline(model: str, *, revision: str | None, device: str, dtype: torch
         if key in _LOADED:
             return _LOADED[key]
         if importlib.util.find_spec("diffusers") is None:
-            raise BackendUnavailable("images.backend: diffusers needs the optional extra: pip install -e '.[diffusers]'")
+            raise BackendUnavailable(
+                "images.backend: diffusers needs the optional extra: pip install -e '.[diffusers]'"
+            )
         from diffusers import AutoPipelineForText2Image
 
         kwargs: dict = {"revision": revision} if revision else {}
@@ -60,9 +62,18 @@ class DiffusersImageBackend:
 
     backend = "diffusers"
 
-    def __init__(self, model: str, *, device: str = "cpu", dtype: torch.dtype | str = torch.float32,
-                 revision: str | None = None, steps: int = 4, guidance_scale: float = 0.0,
-                 width: int = 512, height: int = 512):
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "cpu",
+        dtype: torch.dtype | str = torch.float32,
+        revision: str | None = None,
+        steps: int = 4,
+        guidance_scale: float = 0.0,
+        width: int = 512,
+        height: int = 512,
+    ):
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype)
         self.model_name = model
@@ -76,29 +87,53 @@ class DiffusersImageBackend:
         self.pipeline = load_pipeline(model, revision=revision, device=self.device, dtype=dtype)
 
     @classmethod
-    def from_config(cls, images_config, device: str = "cpu", dtype: torch.dtype | str = torch.float32) -> "DiffusersImageBackend":
+    def from_config(
+        cls, images_config, device: str = "cpu", dtype: torch.dtype | str = torch.float32
+    ) -> DiffusersImageBackend:
         if not images_config.model:
-            raise BackendUnavailable("images.backend: diffusers needs images.model (e.g. black-forest-labs/FLUX.1-schnell, "
-                                     "stabilityai/sdxl-turbo, or a local folder)")
-        return cls(images_config.model, device=device, dtype=dtype, revision=images_config.revision,
-                   steps=images_config.steps, guidance_scale=images_config.guidance_scale,
-                   width=images_config.width, height=images_config.height)
+            raise BackendUnavailable(
+                "images.backend: diffusers needs images.model (e.g. black-forest-labs/FLUX.1-schnell, "
+                "stabilityai/sdxl-turbo, or a local folder)"
+            )
+        return cls(
+            images_config.model,
+            device=device,
+            dtype=dtype,
+            revision=images_config.revision,
+            steps=images_config.steps,
+            guidance_scale=images_config.guidance_scale,
+            width=images_config.width,
+            height=images_config.height,
+        )
 
     def cache_identity(self) -> dict:
         """Everything besides prompt and seed that changes the picture."""
-        return {"model": self.model_name, "revision": self.revision, "dtype": _dtype_name(self.dtype),
-                "steps": self.steps, "guidance_scale": self.guidance_scale, "width": self.width, "height": self.height}
+        return {
+            "model": self.model_name,
+            "revision": self.revision,
+            "dtype": _dtype_name(self.dtype),
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "width": self.width,
+            "height": self.height,
+        }
 
     def generate(self, prompt: str, seed: int) -> bytes:
         generator = torch.Generator("cpu").manual_seed(int(seed))
         try:
             with _GENERATE_LOCK, torch.inference_mode():
                 result = self.pipeline(
-                    prompt, num_inference_steps=self.steps, guidance_scale=self.guidance_scale,
-                    width=self.width, height=self.height, generator=generator,
+                    prompt,
+                    num_inference_steps=self.steps,
+                    guidance_scale=self.guidance_scale,
+                    width=self.width,
+                    height=self.height,
+                    generator=generator,
                 )
         except torch.cuda.OutOfMemoryError as exc:
-            raise BackendError(f"CUDA out of memory at {self.width}x{self.height}; lower images.width/height") from exc
+            raise BackendError(
+                f"CUDA out of memory at {self.width}x{self.height}; lower images.width/height"
+            ) from exc
         buffer = io.BytesIO()
         result.images[0].convert("RGB").save(buffer, format="PNG")
         return buffer.getvalue()

@@ -31,11 +31,17 @@ def map_gemini_error(exc: Exception) -> BackendError:
             except (TypeError, ValueError):
                 retry_after = None
         if code == 429:
-            return BackendError(f"HTTP 429 {exc.status or 'RESOURCE_EXHAUSTED'}: {message}", retryable=True,
-                                retry_after=retry_after)
+            return BackendError(
+                f"HTTP 429 {exc.status or 'RESOURCE_EXHAUSTED'}: {message}",
+                retryable=True,
+                retry_after=retry_after,
+            )
         if code >= 500 or code == 408:
-            return BackendError(f"HTTP {code} {exc.status or ''}: {message}".replace("  ", " "), retryable=True,
-                                retry_after=retry_after)
+            return BackendError(
+                f"HTTP {code} {exc.status or ''}: {message}".replace("  ", " "),
+                retryable=True,
+                retry_after=retry_after,
+            )
         return BackendError(f"HTTP {code} {exc.status or ''}: {message}".replace("  ", " "), retryable=False)
     name = type(exc).__name__
     if "Timeout" in name:
@@ -53,7 +59,9 @@ def caption_schema(label_ids: list[str]):
     return types.Schema(
         type=types.Type.OBJECT,
         properties={
-            "labels": types.Schema(type=types.Type.ARRAY, items=types.Schema(type=types.Type.STRING, enum=list(label_ids))),
+            "labels": types.Schema(
+                type=types.Type.ARRAY, items=types.Schema(type=types.Type.STRING, enum=list(label_ids))
+            ),
             "caption": types.Schema(type=types.Type.STRING),
         },
         required=["labels", "caption"],
@@ -79,8 +87,17 @@ def _usage(response) -> tuple[int, int]:
 class GeminiBackend:
     backend = "gemini"
 
-    def __init__(self, *, model_id: str, model: str, api_key: str, base_url: str | None = None,
-                 timeout_s: float = 60.0, temperature: float | None = None, max_output_tokens: int = 512):
+    def __init__(
+        self,
+        *,
+        model_id: str,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        timeout_s: float = 60.0,
+        temperature: float | None = None,
+        max_output_tokens: int = 512,
+    ):
         self.model_id = model_id
         self.model = model
         self.base_url = base_url
@@ -92,15 +109,21 @@ class GeminiBackend:
         return f"GeminiBackend(model_id={self.model_id!r}, model={self.model!r})"
 
     def cache_identity(self) -> dict:
-        return {"provider_model": self.model, "temperature": self.temperature,
-                "max_output_tokens": self.max_output_tokens, "schema": "labels+caption"}
+        return {
+            "provider_model": self.model,
+            "temperature": self.temperature,
+            "max_output_tokens": self.max_output_tokens,
+            "schema": "labels+caption",
+        }
 
     def _generate(self, contents, schema) -> RawAnswer:
         from google.genai import types
 
         config = types.GenerateContentConfig(
-            response_mime_type="application/json", response_schema=schema,
-            temperature=self.temperature, max_output_tokens=self.max_output_tokens,
+            response_mime_type="application/json",
+            response_schema=schema,
+            temperature=self.temperature,
+            max_output_tokens=self.max_output_tokens,
         )
         try:
             response = self._client.models.generate_content(model=self.model, contents=contents, config=config)
@@ -128,20 +151,32 @@ class GeminiBackend:
         """Synthetic comments: text in, JSON `{"comments": [{"lang", "text"}, ...]}` out."""
         from google.genai import types
 
-        lang = types.Schema(type=types.Type.STRING, enum=list(languages)) if languages else types.Schema(type=types.Type.STRING)
-        item = types.Schema(type=types.Type.OBJECT, properties={"lang": lang, "text": types.Schema(type=types.Type.STRING)},
-                            required=["lang", "text"])
-        schema = types.Schema(type=types.Type.OBJECT, properties={
-            "comments": types.Schema(type=types.Type.ARRAY, items=item)}, required=["comments"])
+        lang = (
+            types.Schema(type=types.Type.STRING, enum=list(languages))
+            if languages
+            else types.Schema(type=types.Type.STRING)
+        )
+        item = types.Schema(
+            type=types.Type.OBJECT,
+            properties={"lang": lang, "text": types.Schema(type=types.Type.STRING)},
+            required=["lang", "text"],
+        )
+        schema = types.Schema(
+            type=types.Type.OBJECT,
+            properties={"comments": types.Schema(type=types.Type.ARRAY, items=item)},
+            required=["comments"],
+        )
         return self._generate(prompt, schema)
-
 
     def write_json(self, prompt: str, fields: list[str]) -> RawAnswer:
         """Text in, a JSON object of the named string fields out (e.g. a community summary)."""
         from google.genai import types
 
-        schema = types.Schema(type=types.Type.OBJECT, required=list(fields),
-                              properties={name: types.Schema(type=types.Type.STRING) for name in fields})
+        schema = types.Schema(
+            type=types.Type.OBJECT,
+            required=list(fields),
+            properties={name: types.Schema(type=types.Type.STRING) for name in fields},
+        )
         return self._generate(prompt, schema)
 
 
@@ -156,7 +191,8 @@ class GeminiImageBackend:
         if model.startswith("imagen"):
             raise BackendUnavailable(
                 f"images.model {model!r}: Imagen models need Vertex mode in google-genai 3.x (generate_images is "
-                "deprecated and refused with an API key); use a Gemini image model such as gemini-2.5-flash-image")
+                "deprecated and refused with an API key); use a Gemini image model such as gemini-2.5-flash-image"
+            )
         self.model = model
         self._client = _client(api_key, base_url, timeout_s)
 
@@ -171,8 +207,10 @@ class GeminiImageBackend:
 
         try:
             response = self._client.models.generate_content(
-                model=self.model, contents=prompt,
-                config=types.GenerateContentConfig(response_modalities=["IMAGE"]))
+                model=self.model,
+                contents=prompt,
+                config=types.GenerateContentConfig(response_modalities=["IMAGE"]),
+            )
             data = None
             for candidate in response.candidates or []:
                 for part in (candidate.content.parts if candidate.content else None) or []:
@@ -208,16 +246,24 @@ def to_png(data: bytes) -> bytes:
 
 
 def _missing_key(what: str, env: str) -> BackendUnavailable:
-    return BackendUnavailable(f"{what} needs an API key: set the environment variable {env} (or put it in .env); "
-                              "keys come from https://aistudio.google.com/apikey")
+    return BackendUnavailable(
+        f"{what} needs an API key: set the environment variable {env} (or put it in .env); "
+        "keys come from https://aistudio.google.com/apikey"
+    )
 
 
 def gemini_backend_from_config(model_config, api_key: str | None) -> GeminiBackend:
     if not api_key:
         raise _missing_key(f"model {model_config.id!r} (backend gemini)", model_config.key_env)
-    return GeminiBackend(model_id=model_config.id, model=model_config.model or model_config.id, api_key=api_key,
-                         base_url=model_config.base_url, timeout_s=model_config.timeout_s,
-                         temperature=model_config.temperature, max_output_tokens=model_config.max_output_tokens)
+    return GeminiBackend(
+        model_id=model_config.id,
+        model=model_config.model or model_config.id,
+        api_key=api_key,
+        base_url=model_config.base_url,
+        timeout_s=model_config.timeout_s,
+        temperature=model_config.temperature,
+        max_output_tokens=model_config.max_output_tokens,
+    )
 
 
 def gemini_image_backend_from_config(images_config) -> GeminiImageBackend:
@@ -228,5 +274,9 @@ def gemini_image_backend_from_config(images_config) -> GeminiImageBackend:
     api_key = os.environ.get(env, "").strip()
     if not api_key:
         raise _missing_key(f"images (backend gemini, model {images_config.model!r})", env)
-    return GeminiImageBackend(model=images_config.model, api_key=api_key, base_url=images_config.base_url,
-                              timeout_s=images_config.timeout_s)
+    return GeminiImageBackend(
+        model=images_config.model,
+        api_key=api_key,
+        base_url=images_config.base_url,
+        timeout_s=images_config.timeout_s,
+    )

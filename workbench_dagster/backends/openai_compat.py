@@ -66,8 +66,17 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "json", "schema", "format", "not supported",
-                 "unsupported", "structured")
+_FORMAT_WORDS = (
+    "response_format",
+    "json_schema",
+    "json_object",
+    "json",
+    "schema",
+    "format",
+    "not supported",
+    "unsupported",
+    "structured",
+)
 
 
 def _about_format(exc: Exception) -> bool:
@@ -79,8 +88,18 @@ def _about_format(exc: Exception) -> bool:
 class OpenAICompatBackend:
     backend = "openai"
 
-    def __init__(self, *, model_id: str, model: str, base_url: str | None, api_key: str, timeout_s: float = 60.0,
-                 temperature: float | None = 0.0, max_output_tokens: int = 512, response_mode: str | None = None):
+    def __init__(
+        self,
+        *,
+        model_id: str,
+        model: str,
+        base_url: str | None,
+        api_key: str,
+        timeout_s: float = 60.0,
+        temperature: float | None = 0.0,
+        max_output_tokens: int = 512,
+        response_mode: str | None = None,
+    ):
         import openai
 
         self.model_id = model_id
@@ -101,13 +120,19 @@ class OpenAICompatBackend:
         return MODES[self._mode_index]
 
     def cache_identity(self) -> dict:
-        return {"provider_model": self.model, "temperature": self.temperature,
-                "max_output_tokens": self.max_output_tokens, "schema": "labels+caption"}
+        return {
+            "provider_model": self.model,
+            "temperature": self.temperature,
+            "max_output_tokens": self.max_output_tokens,
+            "schema": "labels+caption",
+        }
 
     def _response_format(self, mode: str, labels: list[str]) -> dict | None:
         if mode == "json_schema":
-            return {"type": "json_schema",
-                    "json_schema": {"name": "caption_answer", "strict": True, "schema": caption_json_schema(labels)}}
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": "caption_answer", "strict": True, "schema": caption_json_schema(labels)},
+            }
         if mode == "json_object":
             return {"type": "json_object"}
         return None
@@ -116,8 +141,11 @@ class OpenAICompatBackend:
         kwargs = {"model": self.model, "messages": messages, "max_tokens": self.max_output_tokens}
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
-        response_format = self._response_format(mode, labels or []) if labels is not None else (
-            {"type": "json_object"} if mode != "text" else None)
+        response_format = (
+            self._response_format(mode, labels or [])
+            if labels is not None
+            else ({"type": "json_object"} if mode != "text" else None)
+        )
         if response_format is not None:
             kwargs["response_format"] = response_format
         completion = self._client.chat.completions.create(**kwargs)
@@ -125,8 +153,12 @@ class OpenAICompatBackend:
             raise BackendError("malformed response: no choices", retryable=True)
         text = completion.choices[0].message.content or ""
         usage = getattr(completion, "usage", None)
-        return RawAnswer(text=text, input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                         output_tokens=int(getattr(usage, "completion_tokens", 0) or 0), mode=mode)
+        return RawAnswer(
+            text=text,
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            mode=mode,
+        )
 
     def _with_fallback(self, messages: list[dict], labels: list[str] | None) -> RawAnswer:
         import openai
@@ -148,10 +180,15 @@ class OpenAICompatBackend:
 
     def caption(self, request: CaptionRequest, prompt: str, labels: list[str]) -> RawAnswer:
         url = f"data:{request.mime_type};base64,{base64.b64encode(request.image_bytes).decode()}"
-        messages = [{"role": "user", "content": [
-            {"type": "text", "text": prompt},
-            {"type": "image_url", "image_url": {"url": url}},
-        ]}]
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": prompt},
+                    {"type": "image_url", "image_url": {"url": url}},
+                ],
+            }
+        ]
         return self._with_fallback(messages, labels)
 
     def write_json(self, prompt: str, fields: list[str]) -> RawAnswer:
@@ -167,9 +204,15 @@ def openai_backend_from_config(model_config, api_key: str | None) -> OpenAICompa
     if not api_key:
         raise BackendUnavailable(
             f"model {model_config.id!r} (backend openai) needs an API key: set the environment variable "
-            f"{model_config.key_env} (or put it in .env); for a local server without auth any value works")
+            f"{model_config.key_env} (or put it in .env); for a local server without auth any value works"
+        )
     return OpenAICompatBackend(
-        model_id=model_config.id, model=model_config.model or model_config.id, base_url=model_config.base_url,
-        api_key=api_key, timeout_s=model_config.timeout_s, temperature=model_config.temperature,
-        max_output_tokens=model_config.max_output_tokens, response_mode=model_config.response_mode,
+        model_id=model_config.id,
+        model=model_config.model or model_config.id,
+        base_url=model_config.base_url,
+        api_key=api_key,
+        timeout_s=model_config.timeout_s,
+        temperature=model_config.temperature,
+        max_output_tokens=model_config.max_output_tokens,
+        response_mode=model_config.response_mode,
     )

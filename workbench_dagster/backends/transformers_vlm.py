@@ -69,7 +69,9 @@ def _matching_torchvision() -> str:
     return f"0.{minor + 15}.*" if major == 2 else "<the release matching your torch>"
 
 
-def load_vlm(model: str, *, revision: str | None, device: str, dtype: torch.dtype, load_in_4bit: bool = False) -> tuple[Any, Any]:
+def load_vlm(
+    model: str, *, revision: str | None, device: str, dtype: torch.dtype, load_in_4bit: bool = False
+) -> tuple[Any, Any]:
     """(processor, model), loaded once per process per (model, revision, device, dtype, quantisation)."""
     key = (model, revision, str(device), _dtype_name(dtype), bool(load_in_4bit))
     with _LOAD_LOCK:
@@ -85,27 +87,39 @@ def load_vlm(model: str, *, revision: str | None, device: str, dtype: torch.dtyp
             if load_in_4bit:
                 from transformers import BitsAndBytesConfig
 
-                quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
+                quantization = BitsAndBytesConfig(
+                    load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype
+                )
                 net = AutoModelForImageTextToText.from_pretrained(
                     model, dtype=dtype, quantization_config=quantization, device_map={"": device}, **kwargs
                 )
             else:
                 net = AutoModelForImageTextToText.from_pretrained(model, dtype=dtype, **kwargs).to(device)
         except Exception as exc:  # missing files, unknown architecture, a processor needing a missing package
-            hint = ("Set `model` to a local folder holding the model and its processor, or to a hub id that is in "
-                    "the local Hugging Face cache or reachable (HF_HUB_OFFLINE=0)")
+            hint = (
+                "Set `model` to a local folder holding the model and its processor, or to a hub id that is in "
+                "the local Hugging Face cache or reachable (HF_HUB_OFFLINE=0)"
+            )
             if importlib.util.find_spec("torchvision") is None:
-                hint += ("; some processors (Qwen2-VL's video processor, fast image processors) also need torchvision: "
-                         f"pip install 'torchvision=={_matching_torchvision()}'")
+                hint += (
+                    "; some processors (Qwen2-VL's video processor, fast image processors) also need torchvision: "
+                    f"pip install 'torchvision=={_matching_torchvision()}'"
+                )
             raise BackendUnavailable(
                 f"transformers model {model!r}{f' (revision {revision})' if revision else ''} could not be loaded: "
                 f"{type(exc).__name__}: {exc}. {hint}"
             ) from exc
         net.eval()
         tokenizer = getattr(processor, "tokenizer", None)
-        if tokenizer is None or getattr(processor, "chat_template", None) is None and getattr(tokenizer, "chat_template", None) is None:
-            raise BackendUnavailable(f"transformers model {model!r} has a processor without a tokenizer or chat template; "
-                                     "use an instruction-tuned (chat) checkpoint")
+        if (
+            tokenizer is None
+            or getattr(processor, "chat_template", None) is None
+            and getattr(tokenizer, "chat_template", None) is None
+        ):
+            raise BackendUnavailable(
+                f"transformers model {model!r} has a processor without a tokenizer or chat template; "
+                "use an instruction-tuned (chat) checkpoint"
+            )
         tokenizer.padding_side = "left"  # decoder-only generation continues from the right edge
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -152,15 +166,25 @@ class TransformersVLMBackend:
         self.max_new_tokens = int(max_new_tokens)
         self.temperature = float(temperature) if temperature else None
         self.batch_size = int(batch_size)
-        self.processor, self.model = load_vlm(model, revision=revision, device=self.device, dtype=self.dtype,
-                                              load_in_4bit=load_in_4bit)
+        self.processor, self.model = load_vlm(
+            model, revision=revision, device=self.device, dtype=self.dtype, load_in_4bit=load_in_4bit
+        )
 
     @classmethod
-    def from_config(cls, model_config, device: str = "cpu", dtype: torch.dtype | str = torch.float32) -> "TransformersVLMBackend":
+    def from_config(
+        cls, model_config, device: str = "cpu", dtype: torch.dtype | str = torch.float32
+    ) -> TransformersVLMBackend:
         return cls(
-            model_config.id, model_config.model, device=device, dtype=dtype, revision=model_config.revision,
-            load_in_4bit=model_config.load_in_4bit, max_new_tokens=model_config.max_output_tokens,
-            temperature=model_config.temperature, batch_size=model_config.batch_size, needs_gpu=model_config.needs_gpu,
+            model_config.id,
+            model_config.model,
+            device=device,
+            dtype=dtype,
+            revision=model_config.revision,
+            load_in_4bit=model_config.load_in_4bit,
+            max_new_tokens=model_config.max_output_tokens,
+            temperature=model_config.temperature,
+            batch_size=model_config.batch_size,
+            needs_gpu=model_config.needs_gpu,
         )
 
     def generation_params(self) -> dict:
@@ -171,8 +195,12 @@ class TransformersVLMBackend:
 
     def cache_identity(self) -> dict:
         return {
-            "model": self.model_name, "revision": self.revision, "dtype": _dtype_name(self.dtype),
-            "load_in_4bit": self.load_in_4bit, "prompt_format": PROMPT_FORMAT, **self.generation_params(),
+            "model": self.model_name,
+            "revision": self.revision,
+            "dtype": _dtype_name(self.dtype),
+            "load_in_4bit": self.load_in_4bit,
+            "prompt_format": PROMPT_FORMAT,
+            **self.generation_params(),
         }
 
     def caption(self, request: CaptionRequest, prompt: str, labels: list[str]) -> RawAnswer:
@@ -192,7 +220,7 @@ class TransformersVLMBackend:
         text = self._chat_text(prompt or default_prompt(labels))
         answers: list[RawAnswer] = []
         for start in range(0, len(images), self.batch_size):
-            answers.extend(self._generate(images[start:start + self.batch_size], text))
+            answers.extend(self._generate(images[start : start + self.batch_size], text))
         return answers
 
     def _chat_text(self, prompt: str) -> str:
@@ -211,7 +239,9 @@ class TransformersVLMBackend:
             with _GENERATE_LOCK, torch.inference_mode():
                 output = self.model.generate(**inputs, **params, pad_token_id=tokenizer.pad_token_id)
         except torch.cuda.OutOfMemoryError as exc:
-            raise BackendError(f"CUDA out of memory with batch of {len(images)}; lower batch_size", retryable=False) from exc
+            raise BackendError(
+                f"CUDA out of memory with batch of {len(images)}; lower batch_size", retryable=False
+            ) from exc
         per_image_ms = (time.perf_counter() - started) * 1000 / len(images)
         prompt_length = inputs["input_ids"].shape[1]
         new_tokens = output[:, prompt_length:].cpu()
@@ -224,11 +254,15 @@ class TransformersVLMBackend:
                 if token in eos_ids:
                     length = i + 1
                     break
-            answers.append(RawAnswer(
-                text=tokenizer.decode(row[:length], skip_special_tokens=True).strip(),
-                input_tokens=int(n_input), output_tokens=length, mode="text",
-                extra={"device": self.device, "batch_size": len(images), "latency_ms": per_image_ms},
-            ))
+            answers.append(
+                RawAnswer(
+                    text=tokenizer.decode(row[:length], skip_special_tokens=True).strip(),
+                    input_tokens=int(n_input),
+                    output_tokens=length,
+                    mode="text",
+                    extra={"device": self.device, "batch_size": len(images), "latency_ms": per_image_ms},
+                )
+            )
         return answers
 
     def _eos_ids(self) -> set[int]:

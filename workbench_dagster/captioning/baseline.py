@@ -35,13 +35,15 @@ class BaselineParams:
     weight_decay: float = 1e-4
 
     @classmethod
-    def from_dict(cls, params: dict | None) -> "BaselineParams":
+    def from_dict(cls, params: dict | None) -> BaselineParams:
         """A typo in `models[].params` must fail loudly, not train with a silent default."""
         params = dict(params or {})
         known = {f.name: type(f.default) for f in fields(cls)}
         unknown = sorted(set(params) - set(known))
         if unknown:
-            raise ValueError(f"unknown baseline param(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+            raise ValueError(
+                f"unknown baseline param(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+            )
         clean = {}
         for name, value in params.items():
             cast = known[name]
@@ -175,7 +177,7 @@ class BaselineModel:
         )
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> "BaselineModel":
+    def load(cls, path: str | Path, device: str = "cpu") -> BaselineModel:
         blob = torch.load(Path(path), map_location=device, weights_only=True)
         params = BaselineParams.from_dict(blob["params"])
         net = _Net(params.channels, len(blob["taxonomy"]))
@@ -209,7 +211,10 @@ def _deterministic():
     """Deterministic kernels, minus the NaN-filling of fresh tensors that comes with them by
     default: that fill alone took a fifth of CPU training time and guards nothing here.
     The caller's settings come back afterwards."""
-    was_on, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    was_on, was_warn = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     was_fill = torch.utils.deterministic.fill_uninitialized_memory
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.utils.deterministic.fill_uninitialized_memory = False
@@ -238,7 +243,9 @@ def train_baseline(
         raise ValueError("cannot train the baseline on zero images")
     p = BaselineParams.from_dict(params)
     if fingerprint is None:
-        pixels = [hashlib.sha256(img.convert("RGB").tobytes() + repr(img.size).encode()).hexdigest() for img in images]
+        pixels = [
+            hashlib.sha256(img.convert("RGB").tobytes() + repr(img.size).encode()).hexdigest() for img in images
+        ]
         fingerprint = training_fingerprint(pixels, labels, taxonomy, params, image_size, seed)
     x_all = preprocess(images, image_size).to(device)
     y_all = _label_matrix(labels, taxonomy).to(device)
@@ -252,7 +259,9 @@ def train_baseline(
     return BaselineModel(net, taxonomy, p, image_size, device, fingerprint, history)
 
 
-def _fit(net: _Net, x_all: torch.Tensor, y_all: torch.Tensor, p: BaselineParams, generator: torch.Generator) -> list[float]:
+def _fit(
+    net: _Net, x_all: torch.Tensor, y_all: torch.Tensor, p: BaselineParams, generator: torch.Generator
+) -> list[float]:
     n = x_all.shape[0]
     steps_per_epoch = -(-n // p.batch_size)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=_pos_weight(y_all))

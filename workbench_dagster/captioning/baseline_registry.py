@@ -9,8 +9,17 @@ import pandas as pd
 from workbench_dagster.scenario.config import ModelConfig, WorkbenchConfig
 from workbench_dagster.storage.image_store import ImageStore
 
-REGISTRY_COLUMNS = ["model", "fingerprint", "checkpoint", "train_batch", "n_train", "trained", "train_seconds",
-                    "final_loss", "device"]
+REGISTRY_COLUMNS = [
+    "model",
+    "fingerprint",
+    "checkpoint",
+    "train_batch",
+    "n_train",
+    "trained",
+    "train_seconds",
+    "final_loss",
+    "device",
+]
 
 
 def training_set(prompts: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame:
@@ -21,7 +30,12 @@ def training_set(prompts: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame:
 
 
 def ensure_baseline(
-    config: WorkbenchConfig, model: ModelConfig, prompts: pd.DataFrame, images: pd.DataFrame, store: ImageStore, device: str
+    config: WorkbenchConfig,
+    model: ModelConfig,
+    prompts: pd.DataFrame,
+    images: pd.DataFrame,
+    store: ImageStore,
+    device: str,
 ) -> dict:
     from workbench_dagster.captioning.baseline import BaselineModel, train_baseline, training_fingerprint
     from workbench_dagster.generation.procedural import decode_image
@@ -30,7 +44,9 @@ def ensure_baseline(
     taxonomy = config.scenario_data.label_ids
     labels = [list(x) for x in train["reference_labels"]]
     seed = config.seed
-    fingerprint = training_fingerprint(list(train["sha256"]), labels, taxonomy, model.params, config.baseline.image_size, seed)
+    fingerprint = training_fingerprint(
+        list(train["sha256"]), labels, taxonomy, model.params, config.baseline.image_size, seed
+    )
     checkpoint = config.models_dir / f"{model.id}-{fingerprint[:16]}.pt"
     started = time.perf_counter()
     if checkpoint.exists():
@@ -39,13 +55,26 @@ def ensure_baseline(
     else:
         trained = True
         pictures = [decode_image(store.get(uri)) for uri in train["uri"]]
-        fitted = train_baseline(pictures, labels, taxonomy, model.params, config.baseline.image_size, device, seed,
-                                fingerprint=fingerprint)
+        fitted = train_baseline(
+            pictures,
+            labels,
+            taxonomy,
+            model.params,
+            config.baseline.image_size,
+            device,
+            seed,
+            fingerprint=fingerprint,
+        )
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         fitted.save(checkpoint)
     return {
-        "model": model.id, "fingerprint": fingerprint, "checkpoint": str(checkpoint),
-        "train_batch": config.baseline.train_batch, "n_train": len(train), "trained": trained,
+        "model": model.id,
+        "fingerprint": fingerprint,
+        "checkpoint": str(checkpoint),
+        "train_batch": config.baseline.train_batch,
+        "n_train": len(train),
+        "trained": trained,
         "train_seconds": round(time.perf_counter() - started, 3),
-        "final_loss": float(fitted.history[-1]) if fitted.history else None, "device": device,
+        "final_loss": float(fitted.history[-1]) if fitted.history else None,
+        "device": device,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+
 from upath import UPath
 
 from workbench_dagster.storage.image_store import write_bytes_atomic

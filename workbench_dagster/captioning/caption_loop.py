@@ -17,14 +17,14 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Callable
 
 from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
-from workbench_dagster.captioning.rows import ImageInput, failure_row
 from workbench_dagster.captioning.parsing import parse_answer
+from workbench_dagster.captioning.rows import ImageInput, failure_row
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Full jitter: uniform(0, min(cap, base * 2**attempt)); never shorter than Retry-After."""
-        backoff = rng.uniform(0, min(self.max_delay_s, self.base_delay_s * (2 ** attempt)))
+        backoff = rng.uniform(0, min(self.max_delay_s, self.base_delay_s * (2**attempt)))
         if retry_after is not None:
             return max(float(retry_after), backoff)
         return backoff
@@ -54,7 +54,10 @@ class Prices:
 
 
 def call_with_retry(
-    fn: Callable[[], RawAnswer], policy: RetryPolicy, *, sleep: Callable[[float], None] = time.sleep,
+    fn: Callable[[], RawAnswer],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> tuple[RawAnswer, int]:
     """(answer, attempts). Raises the last BackendError, its reason saying how many attempts."""
@@ -67,25 +70,50 @@ def call_with_retry(
             return fn(), attempt
         except BackendError as exc:
             if not exc.retryable or attempt >= policy.max_attempts:
-                raise BackendError(f"{exc.reason} (after {attempt} attempt{'s' if attempt > 1 else ''})",
-                                   retryable=exc.retryable, retry_after=exc.retry_after) from exc
+                raise BackendError(
+                    f"{exc.reason} (after {attempt} attempt{'s' if attempt > 1 else ''})",
+                    retryable=exc.retryable,
+                    retry_after=exc.retry_after,
+                ) from exc
             pause = policy.delay(attempt - 1, exc.retry_after, rng)
             if time.monotonic() - started + pause > policy.max_total_s:
-                raise BackendError(f"{exc.reason} (gave up after {attempt} attempts: retrying would pass "
-                                   f"the {policy.max_total_s:g} s budget)", retryable=True) from exc
+                raise BackendError(
+                    f"{exc.reason} (gave up after {attempt} attempts: retrying would pass "
+                    f"the {policy.max_total_s:g} s budget)",
+                    retryable=True,
+                ) from exc
             sleep(pause)
 
 
-def _answer_row(image: ImageInput, backend, answer: RawAnswer, latency_ms: float, prices: Prices,
-                label_ids: list[str], label_names: dict[str, str], is_training_batch: bool) -> dict:
+def _answer_row(
+    image: ImageInput,
+    backend,
+    answer: RawAnswer,
+    latency_ms: float,
+    prices: Prices,
+    label_ids: list[str],
+    label_names: dict[str, str],
+    is_training_batch: bool,
+) -> dict:
     parsed = parse_answer(answer.text, label_ids, label_names)
     return {
-        "image_id": image.image_id, "batch": image.batch, "model": backend.model_id, "backend": backend.backend,
-        "labels": parsed.labels, "label_scores_json": None, "caption": parsed.caption, "raw_output": answer.text,
-        "parse_status": parsed.parse_status, "error": parsed.error, "latency_ms": latency_ms,
-        "input_tokens": int(answer.input_tokens or 0), "output_tokens": int(answer.output_tokens or 0),
+        "image_id": image.image_id,
+        "batch": image.batch,
+        "model": backend.model_id,
+        "backend": backend.backend,
+        "labels": parsed.labels,
+        "label_scores_json": None,
+        "caption": parsed.caption,
+        "raw_output": answer.text,
+        "parse_status": parsed.parse_status,
+        "error": parsed.error,
+        "latency_ms": latency_ms,
+        "input_tokens": int(answer.input_tokens or 0),
+        "output_tokens": int(answer.output_tokens or 0),
         "cost_usd": prices.cost(int(answer.input_tokens or 0), int(answer.output_tokens or 0)),
-        "cache_hit": False, "is_training_batch": is_training_batch, "response_mode": answer.mode,
+        "cache_hit": False,
+        "is_training_batch": is_training_batch,
+        "response_mode": answer.mode,
         "n_dropped_labels": parsed.n_dropped_labels,
     }
 
@@ -121,15 +149,27 @@ def caption_with_backend(
     pending: list[tuple[ImageInput, str]] = []
     for image in images:
         if image.data is None:
-            rows[image.image_id] = failure_row(image, backend.model_id, backend.backend,
-                                               image.error or "no image bytes", is_training_batch)
+            rows[image.image_id] = failure_row(
+                image, backend.model_id, backend.backend, image.error or "no image bytes", is_training_batch
+            )
             continue
-        key = cache_key(backend=backend.backend, model_id=backend.model_id, prompt_version=prompt_version,
-                        rendered_prompt=prompt, image_sha256=image.sha256, decoding=identity)
+        key = cache_key(
+            backend=backend.backend,
+            model_id=backend.model_id,
+            prompt_version=prompt_version,
+            rendered_prompt=prompt,
+            image_sha256=image.sha256,
+            decoding=identity,
+        )
         cached = cache.get(key)
         if cached is not None:
-            rows[image.image_id] = {**cached, "image_id": image.image_id, "batch": image.batch, "cache_hit": True,
-                                    "is_training_batch": is_training_batch}
+            rows[image.image_id] = {
+                **cached,
+                "image_id": image.image_id,
+                "batch": image.batch,
+                "cache_hit": True,
+                "is_training_batch": is_training_batch,
+            }
             stats.cache_hits += 1
             continue
         pending.append((image, key))
@@ -145,25 +185,38 @@ def caption_with_backend(
             with lock:
                 stats.model_calls += 1
             return fn()
+
         return inner
 
-    def finish(image: ImageInput, key: str, answer: RawAnswer | None, error: str | None, latency_ms: float) -> None:
+    def finish(
+        image: ImageInput, key: str, answer: RawAnswer | None, error: str | None, latency_ms: float
+    ) -> None:
         if answer is None:
-            row = failure_row(image, backend.model_id, backend.backend, error or "unknown error", is_training_batch)
+            row = failure_row(
+                image, backend.model_id, backend.backend, error or "unknown error", is_training_batch
+            )
             row["latency_ms"] = latency_ms
         else:
             row = _answer_row(image, backend, answer, latency_ms, prices, labels, label_names, is_training_batch)
             with lock:
                 stats.cost_usd_this_run += row["cost_usd"]
             if row["parse_status"] in ("ok", "repaired"):
-                cache.put(key, {k: v for k, v in row.items() if k not in ("image_id", "batch", "cache_hit", "is_training_batch")})
+                cache.put(
+                    key,
+                    {
+                        k: v
+                        for k, v in row.items()
+                        if k not in ("image_id", "batch", "cache_hit", "is_training_batch")
+                    },
+                )
         rows[image.image_id] = row
 
     def one(image: ImageInput, key: str) -> None:
         started = time.perf_counter()
         try:
-            answer, _ = call_with_retry(counted(lambda: backend.caption(request_of(image), prompt, labels)),
-                                        retry, sleep=sleep, rng=rng)
+            answer, _ = call_with_retry(
+                counted(lambda: backend.caption(request_of(image), prompt, labels)), retry, sleep=sleep, rng=rng
+            )
             finish(image, key, answer, None, (time.perf_counter() - started) * 1000)
         except BackendError as exc:
             finish(image, key, None, exc.reason, (time.perf_counter() - started) * 1000)
@@ -175,7 +228,10 @@ def caption_with_backend(
         try:
             answers, _ = call_with_retry(
                 counted(lambda: backend.caption_batch([request_of(i) for i, _ in chunk], prompt, labels)),
-                retry, sleep=sleep, rng=rng)
+                retry,
+                sleep=sleep,
+                rng=rng,
+            )
             per_image = (time.perf_counter() - started) * 1000 / len(chunk)
             for (image, key), answer in zip(chunk, answers):
                 finish(image, key, answer, None, per_image)
@@ -194,7 +250,7 @@ def caption_with_backend(
         concurrency = max(1, int(concurrency))
         if hasattr(backend, "caption_batch"):
             size = max(1, int(getattr(backend, "batch_size", 8)))
-            jobs = [(many, (pending[i:i + size],)) for i in range(0, len(pending), size)]
+            jobs = [(many, (pending[i : i + size],)) for i in range(0, len(pending), size)]
             workers = 1  # a local batched model owns the device; batches run one after another
         else:
             jobs = [(one, item) for item in pending]

@@ -63,7 +63,7 @@ def _candidate_text(text: str) -> str:
         text = fenced.group(1)
     start, end = text.find("{"), text.rfind("}")
     if start != -1 and end > start:
-        return text[start:end + 1]
+        return text[start : end + 1]
     return text.strip()
 
 
@@ -87,7 +87,9 @@ def load_json_lenient(text: str) -> tuple[object, bool]:
     return repaired, True
 
 
-def parse_answer(text: str | None, label_ids: list[str], label_names: dict[str, str] | None = None) -> ParsedAnswer:
+def parse_answer(
+    text: str | None, label_ids: list[str], label_names: dict[str, str] | None = None
+) -> ParsedAnswer:
     """Validate a model answer against the taxonomy. Never raises on model output."""
     if text is None or not str(text).strip():
         return ParsedAnswer([], None, "invalid", 0, "empty answer")
@@ -101,7 +103,9 @@ def parse_answer(text: str | None, label_ids: list[str], label_names: dict[str, 
     if isinstance(obj, list) and len(obj) == 1 and isinstance(obj[0], dict):
         obj, repaired = obj[0], True
     if not isinstance(obj, dict) or not obj:
-        return ParsedAnswer([], None, "invalid", 0, f"expected a JSON object with labels and caption, got {type(obj).__name__}")
+        return ParsedAnswer(
+            [], None, "invalid", 0, f"expected a JSON object with labels and caption, got {type(obj).__name__}"
+        )
     try:
         answer = CaptionAnswer.model_validate(obj)
     except ValidationError as exc:

@@ -13,9 +13,24 @@ from dataclasses import dataclass
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 
 CAPTION_COLUMNS = [
-    "image_id", "batch", "model", "backend", "labels", "label_scores_json", "caption", "raw_output",
-    "parse_status", "error", "latency_ms", "input_tokens", "output_tokens", "cost_usd", "cache_hit",
-    "is_training_batch", "response_mode", "n_dropped_labels",
+    "image_id",
+    "batch",
+    "model",
+    "backend",
+    "labels",
+    "label_scores_json",
+    "caption",
+    "raw_output",
+    "parse_status",
+    "error",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "cache_hit",
+    "is_training_batch",
+    "response_mode",
+    "n_dropped_labels",
 ]
 
 
@@ -30,11 +45,24 @@ class ImageInput:
 
 def failure_row(image: ImageInput, model_id: str, backend: str, reason: str, is_training_batch: bool) -> dict:
     return {
-        "image_id": image.image_id, "batch": image.batch, "model": model_id, "backend": backend,
-        "labels": [], "label_scores_json": None, "caption": None, "raw_output": None,
-        "parse_status": "error", "error": reason, "latency_ms": None, "input_tokens": 0,
-        "output_tokens": 0, "cost_usd": 0.0, "cache_hit": False, "is_training_batch": is_training_batch,
-        "response_mode": None, "n_dropped_labels": 0,
+        "image_id": image.image_id,
+        "batch": image.batch,
+        "model": model_id,
+        "backend": backend,
+        "labels": [],
+        "label_scores_json": None,
+        "caption": None,
+        "raw_output": None,
+        "parse_status": "error",
+        "error": reason,
+        "latency_ms": None,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cost_usd": 0.0,
+        "cache_hit": False,
+        "is_training_batch": is_training_batch,
+        "response_mode": None,
+        "n_dropped_labels": 0,
     }
 
 
@@ -56,17 +84,29 @@ def caption_with_baseline(
     pending: list[tuple[ImageInput, str, object]] = []
     for image in images:
         if image.data is None:
-            rows[image.image_id] = failure_row(image, model_id, "baseline", image.error or "no image bytes", is_training_batch)
+            rows[image.image_id] = failure_row(
+                image, model_id, "baseline", image.error or "no image bytes", is_training_batch
+            )
             continue
         key = cache_key(
-            backend="baseline", model_id=f"{model_id}@{model.fingerprint}", prompt_version="labels-v1",
-            rendered_prompt="", image_sha256=image.sha256, decoding={"threshold": threshold},
+            backend="baseline",
+            model_id=f"{model_id}@{model.fingerprint}",
+            prompt_version="labels-v1",
+            rendered_prompt="",
+            image_sha256=image.sha256,
+            decoding={"threshold": threshold},
         )
         cached = cache.get(key)
         if cached is not None:
-            rows[image.image_id] = {**cached, "image_id": image.image_id, "batch": image.batch, "cache_hit": True,
-                                    "is_training_batch": is_training_batch, "response_mode": cached.get("response_mode", "scores"),
-                                    "n_dropped_labels": cached.get("n_dropped_labels", 0)}
+            rows[image.image_id] = {
+                **cached,
+                "image_id": image.image_id,
+                "batch": image.batch,
+                "cache_hit": True,
+                "is_training_batch": is_training_batch,
+                "response_mode": cached.get("response_mode", "scores"),
+                "n_dropped_labels": cached.get("n_dropped_labels", 0),
+            }
             continue
         try:
             pending.append((image, key, decode_image(image.data)))
@@ -82,12 +122,24 @@ def caption_with_baseline(
             scores = {label: round(float(p), 6) for label, p in zip(taxonomy, probs)}
             labels = [label for label in taxonomy if scores[label] >= threshold]
             row = {
-                "image_id": image.image_id, "batch": image.batch, "model": model_id, "backend": "baseline",
-                "labels": labels, "label_scores_json": json.dumps(scores, sort_keys=True),
-                "caption": template_caption(labels, label_names), "raw_output": json.dumps({"scores": scores}, sort_keys=True),
-                "parse_status": "ok", "error": None, "latency_ms": per_image_ms, "input_tokens": 0,
-                "output_tokens": 0, "cost_usd": 0.0, "cache_hit": False, "is_training_batch": is_training_batch,
-                "response_mode": "scores", "n_dropped_labels": 0,
+                "image_id": image.image_id,
+                "batch": image.batch,
+                "model": model_id,
+                "backend": "baseline",
+                "labels": labels,
+                "label_scores_json": json.dumps(scores, sort_keys=True),
+                "caption": template_caption(labels, label_names),
+                "raw_output": json.dumps({"scores": scores}, sort_keys=True),
+                "parse_status": "ok",
+                "error": None,
+                "latency_ms": per_image_ms,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cost_usd": 0.0,
+                "cache_hit": False,
+                "is_training_batch": is_training_batch,
+                "response_mode": "scores",
+                "n_dropped_labels": 0,
             }
             cache.put(key, row)
             rows[image.image_id] = row

@@ -23,11 +23,19 @@ def text_backend_from_config(text_config, purpose: str):
     to set when the key is missing. `purpose` ("comments", "summaries") prefixes the model id."""
     api_key = os.environ.get(text_config.key_env, "").strip()
     if not api_key:
-        raise BackendUnavailable(f"{purpose} (backend {text_config.backend}, model {text_config.model!r}) needs "
-                                 f"an API key: set the environment variable {text_config.key_env} (or put it in .env)")
-    common = {"model_id": f"{purpose}-{text_config.model}", "model": text_config.model, "api_key": api_key,
-              "base_url": text_config.base_url, "timeout_s": text_config.timeout_s,
-              "temperature": text_config.temperature, "max_output_tokens": text_config.max_output_tokens}
+        raise BackendUnavailable(
+            f"{purpose} (backend {text_config.backend}, model {text_config.model!r}) needs "
+            f"an API key: set the environment variable {text_config.key_env} (or put it in .env)"
+        )
+    common = {
+        "model_id": f"{purpose}-{text_config.model}",
+        "model": text_config.model,
+        "api_key": api_key,
+        "base_url": text_config.base_url,
+        "timeout_s": text_config.timeout_s,
+        "temperature": text_config.temperature,
+        "max_output_tokens": text_config.max_output_tokens,
+    }
     if text_config.backend == "gemini":
         from workbench_dagster.backends.gemini import GeminiBackend
 
@@ -52,9 +60,14 @@ class TextCallResult:
 
 
 def run_text_calls(
-    jobs: list[TextJob], *, cache: CallCache, make_backend: Callable[[], object],
-    call: Callable[[object, str], RawAnswer], parse: Callable[[str], tuple[dict | None, str | None]],
-    concurrency: int = 4, retry: RetryPolicy = RetryPolicy(),
+    jobs: list[TextJob],
+    *,
+    cache: CallCache,
+    make_backend: Callable[[], object],
+    call: Callable[[object, str], RawAnswer],
+    parse: Callable[[str], tuple[dict | None, str | None]],
+    concurrency: int = 4,
+    retry: RetryPolicy = RetryPolicy(),
 ) -> TextCallResult:
     """Runs `call(backend, prompt)` for every job the cache lacks; `parse(text)` gives (payload, error)."""
     result = TextCallResult({}, {}, 0)

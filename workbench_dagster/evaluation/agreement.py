@@ -17,8 +17,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-AGREEMENT_COLUMNS = ["batch", "comparison", "label", "raters", "n_raters", "n_items", "n_items_complete",
-                     "percent_agreement", "fleiss_kappa", "krippendorff_alpha"]
+AGREEMENT_COLUMNS = [
+    "batch",
+    "comparison",
+    "label",
+    "raters",
+    "n_raters",
+    "n_items",
+    "n_items_complete",
+    "percent_agreement",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+]
 ALL_LABELS = "(all labels)"
 
 

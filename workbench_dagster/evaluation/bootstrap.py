@@ -24,8 +24,16 @@ import numpy as np
 
 from workbench_dagster.evaluation.metrics import _binarize
 
-HEADLINE_METRICS = ("f1_micro", "f1_macro", "precision_micro", "recall_micro", "subset_accuracy", "sample_accuracy",
-                    "hamming_loss", "caption_cosine")
+HEADLINE_METRICS = (
+    "f1_micro",
+    "f1_macro",
+    "precision_micro",
+    "recall_micro",
+    "subset_accuracy",
+    "sample_accuracy",
+    "hamming_loss",
+    "caption_cosine",
+)
 LOWER_IS_BETTER = frozenset({"hamming_loss"})
 N_BOOT = 1000
 CI_LEVEL = 0.95
@@ -71,7 +79,9 @@ def weighted_scores(t: np.ndarray, p: np.ndarray, weights: np.ndarray, cosine: n
         "f1_micro": _ratio(2 * s_tp, 2 * s_tp + s_fp + s_fn),
         "precision_micro": precision_micro,
         "recall_micro": recall_micro,
-        "f1_macro": _ratio(2 * label_tp, 2 * label_tp + label_fp + label_fn).mean(axis=1) if n_labels else np.zeros(len(weights)),
+        "f1_macro": _ratio(2 * label_tp, 2 * label_tp + label_fp + label_fn).mean(axis=1)
+        if n_labels
+        else np.zeros(len(weights)),
         "subset_accuracy": _ratio(weights @ (t == p).all(axis=1).astype(float), total),
         "sample_accuracy": _ratio(weights @ jaccard, total),
         "hamming_loss": _ratio(weights @ ((fp + fn).sum(axis=1) / max(n_labels, 1)), total),
@@ -100,14 +110,22 @@ def _none(value: float) -> float | None:
     return None if value is None or np.isnan(value) else float(value)
 
 
-def binarized(y_true: list[list[str]], y_pred: list[list[str]], labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def binarized(
+    y_true: list[list[str]], y_pred: list[list[str]], labels: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     if not y_true:
         return np.zeros((0, len(labels)), dtype=bool), np.zeros((0, len(labels)), dtype=bool)
     return _binarize(y_true, labels).astype(bool), _binarize(y_pred, labels).astype(bool)
 
 
-def bootstrap_intervals(t: np.ndarray, p: np.ndarray, cosine: np.ndarray | None = None, n_boot: int = N_BOOT,
-                        seed: int = 0, level: float = CI_LEVEL) -> dict[str, dict]:
+def bootstrap_intervals(
+    t: np.ndarray,
+    p: np.ndarray,
+    cosine: np.ndarray | None = None,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    level: float = CI_LEVEL,
+) -> dict[str, dict]:
     """metric -> {estimate, ci_low, ci_high}; all None when there is no image to score."""
     n = len(t)
     if n == 0:
@@ -121,9 +139,16 @@ def bootstrap_intervals(t: np.ndarray, p: np.ndarray, cosine: np.ndarray | None 
     return out
 
 
-def paired_bootstrap(t: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, cosine_a: np.ndarray | None = None,
-                     cosine_b: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0,
-                     level: float = CI_LEVEL) -> dict[str, dict]:
+def paired_bootstrap(
+    t: np.ndarray,
+    p_a: np.ndarray,
+    p_b: np.ndarray,
+    cosine_a: np.ndarray | None = None,
+    cosine_b: np.ndarray | None = None,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    level: float = CI_LEVEL,
+) -> dict[str, dict]:
     """metric -> difference A - B on the same images, its interval, a two-sided bootstrap p-value and a verdict.
 
     The verdict reads in the metric's own direction: for Hamming loss a negative difference
@@ -131,8 +156,16 @@ def paired_bootstrap(t: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, cosine_a: 
     """
     n = len(t)
     if n == 0:
-        return {m: {"difference": None, "ci_low": None, "ci_high": None, "p_value": None, "verdict": "no shared images"}
-                for m in HEADLINE_METRICS}
+        return {
+            m: {
+                "difference": None,
+                "ci_low": None,
+                "ci_high": None,
+                "p_value": None,
+                "verdict": "no shared images",
+            }
+            for m in HEADLINE_METRICS
+        }
     ones, weights = np.ones((1, n)), bootstrap_weights(n, n_boot, seed)
     point_a, point_b = weighted_scores(t, p_a, ones, cosine_a), weighted_scores(t, p_b, ones, cosine_b)
     boot_a, boot_b = weighted_scores(t, p_a, weights, cosine_a), weighted_scores(t, p_b, weights, cosine_b)
@@ -142,12 +175,24 @@ def paired_bootstrap(t: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, cosine_a: 
         diff = diff[~np.isnan(diff)]
         estimate = _none((point_a[metric] - point_b[metric])[0])
         if estimate is None or not len(diff):
-            out[metric] = {"difference": None, "ci_low": None, "ci_high": None, "p_value": None, "verdict": "not scored"}
+            out[metric] = {
+                "difference": None,
+                "ci_low": None,
+                "ci_high": None,
+                "p_value": None,
+                "verdict": "not scored",
+            }
             continue
         low, high = _percentiles(diff, level)
         p_value = float(min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean())))
         better = (low > 0) if metric not in LOWER_IS_BETTER else (high < 0)
         worse = (high < 0) if metric not in LOWER_IS_BETTER else (low > 0)
         verdict = "A better" if better else "B better" if worse else "no clear difference"
-        out[metric] = {"difference": estimate, "ci_low": low, "ci_high": high, "p_value": p_value, "verdict": verdict}
+        out[metric] = {
+            "difference": estimate,
+            "ci_low": low,
+            "ci_high": high,
+            "p_value": p_value,
+            "verdict": verdict,
+        }
     return out

@@ -17,8 +17,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DRIFT_COLUMNS = ["batch", "reference_batch", "model", "kind", "metric", "value", "threshold", "drifted", "n_batch",
-                 "n_reference"]
+DRIFT_COLUMNS = [
+    "batch",
+    "reference_batch",
+    "model",
+    "kind",
+    "metric",
+    "value",
+    "threshold",
+    "drifted",
+    "n_batch",
+    "n_reference",
+]
 LABEL_JS_THRESHOLD = 0.3
 EMBEDDING_COSINE_THRESHOLD = 0.15
 REFERENCE = "reference_labels"
@@ -47,37 +57,79 @@ def mean_cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _row(batch, reference_batch, model, kind, metric, value, threshold, n_batch, n_reference) -> dict:
-    return {"batch": batch, "reference_batch": reference_batch, "model": model, "kind": kind, "metric": metric,
-            "value": value, "threshold": threshold, "drifted": bool(value > threshold), "n_batch": n_batch,
-            "n_reference": n_reference}
+    return {
+        "batch": batch,
+        "reference_batch": reference_batch,
+        "model": model,
+        "kind": kind,
+        "metric": metric,
+        "value": value,
+        "threshold": threshold,
+        "drifted": bool(value > threshold),
+        "n_batch": n_batch,
+        "n_reference": n_reference,
+    }
 
 
-def batch_drift(batch: str, reference_batch: str, prompts: pd.DataFrame, captions: pd.DataFrame,
-                embeddings: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+def batch_drift(
+    batch: str,
+    reference_batch: str,
+    prompts: pd.DataFrame,
+    captions: pd.DataFrame,
+    embeddings: pd.DataFrame,
+    labels: list[str],
+) -> pd.DataFrame:
     rows = []
 
     def label_row(model, here, there):
         p, q = label_distribution(here, labels), label_distribution(there, labels)
         if p is not None and q is not None:
-            rows.append(_row(batch, reference_batch, model, "labels", "jensen_shannon_distance", js_distance(p, q),
-                             LABEL_JS_THRESHOLD, len(here), len(there)))
+            rows.append(
+                _row(
+                    batch,
+                    reference_batch,
+                    model,
+                    "labels",
+                    "jensen_shannon_distance",
+                    js_distance(p, q),
+                    LABEL_JS_THRESHOLD,
+                    len(here),
+                    len(there),
+                )
+            )
 
     if len(prompts):
         known = prompts[prompts["reference_caption"].notna()]
-        label_row(REFERENCE, list(known.loc[known["batch"] == batch, "reference_labels"]),
-                  list(known.loc[known["batch"] == reference_batch, "reference_labels"]))
+        label_row(
+            REFERENCE,
+            list(known.loc[known["batch"] == batch, "reference_labels"]),
+            list(known.loc[known["batch"] == reference_batch, "reference_labels"]),
+        )
     ok = captions[~captions["parse_status"].isin(["invalid", "error"])] if len(captions) else captions
     for model in sorted(set(ok["model"])) if len(ok) else []:
         mine = ok[ok["model"] == model]
-        label_row(model, list(mine.loc[mine["batch"] == batch, "labels"]),
-                  list(mine.loc[mine["batch"] == reference_batch, "labels"]))
+        label_row(
+            model,
+            list(mine.loc[mine["batch"] == batch, "labels"]),
+            list(mine.loc[mine["batch"] == reference_batch, "labels"]),
+        )
     captioned = embeddings[embeddings["source"] == "caption"] if len(embeddings) else embeddings
     for model in sorted(set(captioned["model"])) if len(captioned) else []:
         mine = captioned[captioned["model"] == model]
         here = [np.asarray(v, dtype=float) for v in mine.loc[mine["batch"] == batch, "vector"]]
         there = [np.asarray(v, dtype=float) for v in mine.loc[mine["batch"] == reference_batch, "vector"]]
         if here and there:
-            rows.append(_row(batch, reference_batch, model, "embeddings", "mean_cosine_distance",
-                             mean_cosine_distance(np.stack(here), np.stack(there)), EMBEDDING_COSINE_THRESHOLD,
-                             len(here), len(there)))
+            rows.append(
+                _row(
+                    batch,
+                    reference_batch,
+                    model,
+                    "embeddings",
+                    "mean_cosine_distance",
+                    mean_cosine_distance(np.stack(here), np.stack(there)),
+                    EMBEDDING_COSINE_THRESHOLD,
+                    len(here),
+                    len(there),
+                )
+            )
     return pd.DataFrame(rows, columns=DRIFT_COLUMNS)

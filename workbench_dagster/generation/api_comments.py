@@ -24,7 +24,7 @@ def render_comment_prompt(scenario, image_prompt: str, n: int, languages: dict[s
     mix = ", ".join(f"{lang} ({weight:.0%})" for lang, weight in languages.items() if weight > 0)
     return (
         f"Write {n} short social-media comments that people in {scenario.country} might post under this image "
-        f"of the movement \"{scenario.movement.name}\".\nImage: {image_prompt}\n"
+        f'of the movement "{scenario.movement.name}".\nImage: {image_prompt}\n'
         f"Languages, in about these shares: {mix}. Use hashtags such as {', '.join(scenario.movement.hashtags[:3])} "
         "and emojis where natural.\n"
         'Answer with JSON only: {"comments": [{"lang": "<language code>", "text": "<comment>"}, ...]}'
@@ -47,7 +47,12 @@ def parse_comments(text: str, languages: list[str]) -> tuple[list[dict], str | N
         return [], "answer has no `comments` list"
     out = []
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("lang") in languages and item["text"].strip():
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("text"), str)
+            and item.get("lang") in languages
+            and item["text"].strip()
+        ):
             out.append({"lang": item["lang"], "text": item["text"].strip()})
     if not out:
         return [], f"no usable comment (each needs text and a lang in {languages})"
@@ -58,28 +63,48 @@ def _row(image_id: str, batch: str, i: int, comment: dict) -> dict:
     import emoji
 
     text = comment["text"]
-    return {"comment_id": f"{image_id}-c{i}", "image_id": image_id, "batch": batch, "lang": comment["lang"],
-            "text": text, "hashtags": _HASHTAG.findall(text), "emojis": [e["emoji"] for e in emoji.emoji_list(text)]}
+    return {
+        "comment_id": f"{image_id}-c{i}",
+        "image_id": image_id,
+        "batch": batch,
+        "lang": comment["lang"],
+        "text": text,
+        "hashtags": _HASHTAG.findall(text),
+        "emojis": [e["emoji"] for e in emoji.emoji_list(text)],
+    }
 
 
 def generate_api_comments(
-    *, scenario, prompt_rows: list[dict], comments_config, cache: CallCache,
+    *,
+    scenario,
+    prompt_rows: list[dict],
+    comments_config,
+    cache: CallCache,
     retry: RetryPolicy = RetryPolicy(),
 ) -> tuple[list[dict], list[tuple[str, str]], int]:
     """Returns (comment rows in image order, [(image_id, reason)] failures, images called).
     The backend is built only at the first cache miss, so a cached batch needs no key."""
     n = comments_config.per_image
     languages = [lang for lang, weight in scenario.comments.languages.items() if weight > 0]
-    decoding = {"temperature": comments_config.temperature, "max_output_tokens": comments_config.max_output_tokens,
-                "n": n}
+    decoding = {
+        "temperature": comments_config.temperature,
+        "max_output_tokens": comments_config.max_output_tokens,
+        "n": n,
+    }
     jobs = []
     for row in prompt_rows:
         if n <= 0:
             continue
         prompt = render_comment_prompt(scenario, row["prompt"], n, scenario.comments.languages)
-        key = cache_key(backend=f"comments-{comments_config.backend}", model_id=comments_config.model,
-                        prompt_version=PROMPT_VERSION, rendered_prompt=prompt, image_sha256="",
-                        decoding=decoding, schema_version="comments-v1")
+        key = cache_key(
+            backend=f"comments-{comments_config.backend}",
+            model_id=comments_config.model,
+            prompt_version=PROMPT_VERSION,
+            rendered_prompt=prompt,
+            image_sha256="",
+            decoding=decoding,
+            schema_version="comments-v1",
+        )
         jobs.append(TextJob(row["image_id"], prompt, key))
 
     def parse(text: str) -> tuple[dict | None, str | None]:
@@ -87,9 +112,14 @@ def generate_api_comments(
         return (None, error) if error else ({"comments": comments[:n], "parse_status": "ok"}, None)
 
     done = run_text_calls(
-        jobs, cache=cache, make_backend=lambda: text_backend_from_config(comments_config, "comments"),
-        call=lambda backend, prompt: backend.comment(prompt, languages), parse=parse,
-        concurrency=comments_config.concurrency, retry=retry)
+        jobs,
+        cache=cache,
+        make_backend=lambda: text_backend_from_config(comments_config, "comments"),
+        call=lambda backend, prompt: backend.comment(prompt, languages),
+        parse=parse,
+        concurrency=comments_config.concurrency,
+        retry=retry,
+    )
     results = {image_id: payload["comments"] for image_id, payload in done.payloads.items()}
     rows = []
     for row in prompt_rows:

@@ -54,7 +54,9 @@ def generate_comments(scenario: Scenario, image_id: str, spec: dict, n: int, see
     if n > 0 and not languages:
         raise ValueError(f"scenario {scenario.id!r}: comments.languages has no language with a positive weight")
     rng = random.Random(derive_seed("comments", seed, image_id))
-    hashtags_pool = list(dict.fromkeys([*([spec["hashtag"]] if spec.get("hashtag") else []), *scenario.movement.hashtags]))
+    hashtags_pool = list(
+        dict.fromkeys([*([spec["hashtag"]] if spec.get("hashtag") else []), *scenario.movement.hashtags])
+    )
     comments = []
     for i in range(n):
         lang = rng.choices(languages, weights=[grammar.languages[x] for x in languages], k=1)[0]

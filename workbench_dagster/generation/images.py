@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
 from upath import UPath
 
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
@@ -25,13 +24,27 @@ def _stored_row(row: dict, store: ImageStore, data: bytes) -> dict:
         return {**_base(row), "status": "failed", "error": f"{name}: {exc}"}
     ext = IMAGE_EXTENSIONS.get(image.format or "PNG", "png")
     digest, uri, _ = store.put(data, ext)
-    return {**_base(row), "sha256": digest, "uri": uri, "width": image.width, "height": image.height,
-            "status": "ok", "error": None}
+    return {
+        **_base(row),
+        "sha256": digest,
+        "uri": uri,
+        "width": image.width,
+        "height": image.height,
+        "status": "ok",
+        "error": None,
+    }
 
 
 def _base(row: dict) -> dict:
-    return {"image_id": row["image_id"], "batch": row["batch"], "sha256": None, "uri": None, "width": None,
-            "height": None, "source": row["source"]}
+    return {
+        "image_id": row["image_id"],
+        "batch": row["batch"],
+        "sha256": None,
+        "uri": None,
+        "width": None,
+        "height": None,
+        "source": row["source"],
+    }
 
 
 def _render_key(config: WorkbenchConfig, row: dict, dtype=None) -> str:
@@ -40,21 +53,51 @@ def _render_key(config: WorkbenchConfig, row: dict, dtype=None) -> str:
     images = config.images
     if images.backend == "diffusers":  # same prompt text, seed, model and sampler settings: same picture
         model_id = f"{images.model}@{images.revision}" if images.revision else images.model
-        return cache_key(backend="diffusers", model_id=model_id, prompt_version="prompt", rendered_prompt=row["prompt"],
-                         image_sha256="", decoding={"width": images.width, "height": images.height, "seed": int(row["seed"]),
-                                                    "steps": images.steps, "guidance_scale": images.guidance_scale,
-                                                    "dtype": str(dtype).replace("torch.", "")},
-                         schema_version="image-v1")
+        return cache_key(
+            backend="diffusers",
+            model_id=model_id,
+            prompt_version="prompt",
+            rendered_prompt=row["prompt"],
+            image_sha256="",
+            decoding={
+                "width": images.width,
+                "height": images.height,
+                "seed": int(row["seed"]),
+                "steps": images.steps,
+                "guidance_scale": images.guidance_scale,
+                "dtype": str(dtype).replace("torch.", ""),
+            },
+            schema_version="image-v1",
+        )
     if images.backend == "gemini":  # an API image: the prompt and model decide (the seed is not honoured)
-        return cache_key(backend="gemini", model_id=images.model, prompt_version="prompt", rendered_prompt=row["prompt"],
-                         image_sha256="", decoding={"seed": int(row["seed"])}, schema_version="image-v1")
-    return cache_key(backend="procedural", model_id=RENDERER_VERSION, prompt_version="spec", rendered_prompt=row["spec_json"],
-                     image_sha256="", decoding={"width": config.images.width, "height": config.images.height,
-                                                "seed": int(row["seed"])}, schema_version="image-v1")
+        return cache_key(
+            backend="gemini",
+            model_id=images.model,
+            prompt_version="prompt",
+            rendered_prompt=row["prompt"],
+            image_sha256="",
+            decoding={"seed": int(row["seed"])},
+            schema_version="image-v1",
+        )
+    return cache_key(
+        backend="procedural",
+        model_id=RENDERER_VERSION,
+        prompt_version="spec",
+        rendered_prompt=row["spec_json"],
+        image_sha256="",
+        decoding={"width": config.images.width, "height": config.images.height, "seed": int(row["seed"])},
+        schema_version="image-v1",
+    )
 
 
-def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStore, cache: CallCache,
-                device: str | None = None, dtype=None) -> tuple[pd.DataFrame, int]:
+def make_images(
+    config: WorkbenchConfig,
+    prompts: pd.DataFrame,
+    store: ImageStore,
+    cache: CallCache,
+    device: str | None = None,
+    dtype=None,
+) -> tuple[pd.DataFrame, int]:
     """Returns the image rows and how many images were rendered (the rest came from the render cache).
 
     With images.backend: diffusers, `device`/`dtype` are the GPU resource's choice; the pipeline is
@@ -101,13 +144,17 @@ def make_images(config: WorkbenchConfig, prompts: pd.DataFrame, store: ImageStor
 
             generator = generator or gemini_image_backend_from_config(config.images)  # BackendUnavailable: no key
             try:
-                data, _ = call_with_retry(lambda: generator.generate(row["prompt"]), RetryPolicy())
+                data, _ = call_with_retry(lambda g=generator, p=row["prompt"]: g.generate(p), RetryPolicy())
             except BackendError as exc:
                 rendered += 1
-                rows.append({**_base(row), "status": "failed", "error": f"{row['image_id']}: gemini: {exc.reason}"})
+                rows.append(
+                    {**_base(row), "status": "failed", "error": f"{row['image_id']}: gemini: {exc.reason}"}
+                )
                 continue
         else:
-            data = render_image(json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"]))
+            data = render_image(
+                json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"])
+            )
         rendered += 1
         stored = _stored_row(row, store, data)
         if stored["status"] == "ok":

@@ -103,7 +103,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, height: float, max_
         size = max(6, int(size * 0.88))
 
 
-def _text(s: "_Scene", text: str, box: Box, fill, max_lines: int = 3) -> None:
+def _text(s: _Scene, text: str, box: Box, fill, max_lines: int = 3) -> None:
     """Centre the text in the box, as large as it fits."""
     x0, y0, x1, y1 = box
     font, lines, line_h = _fit(s.draw, text, x1 - x0, y1 - y0, max_lines)
@@ -200,7 +200,9 @@ def _luma(rgb: RGB) -> float:
 def _glow(s: _Scene, cx: float, cy: float, r: float, color: RGB, strength: float = 0.8) -> None:
     size = int(r * 4) + 2
     mask = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(mask).ellipse((size / 2 - r, size / 2 - r, size / 2 + r, size / 2 + r), fill=int(255 * strength))
+    ImageDraw.Draw(mask).ellipse(
+        (size / 2 - r, size / 2 - r, size / 2 + r, size / 2 + r), fill=int(255 * strength)
+    )
     mask = mask.filter(ImageFilter.GaussianBlur(r * 0.6))
     s.img.paste(color, (int(cx - size / 2), int(cy - size / 2)), mask)
 
@@ -278,8 +280,13 @@ def _crowd(s: _Scene, n: int, front_base: float, front_h: float, x0: float, x1: 
             x = start + (i + 0.5) * spacing + s.rng.uniform(-0.2, 0.2) * spacing
             shirt = palette if s.rng.random() < 0.3 else s.rng.choice(CLOTHES)
             head_top, hand = _person(
-                s, x, base + s.rng.uniform(-0.02, 0.02) * hgt, hgt,
-                s.col(s.rng.choice(tones)), s.col(shirt), s.col(s.rng.choice(HAIR)),
+                s,
+                x,
+                base + s.rng.uniform(-0.02, 0.02) * hgt,
+                hgt,
+                s.col(s.rng.choice(tones)),
+                s.col(shirt),
+                s.col(s.rng.choice(HAIR)),
             )
             s.people.append((x, head_top, hgt, hand))
 
@@ -313,7 +320,10 @@ def _buildings(s: _Scene) -> None:
     while x < s.w:
         bw, bh = s.rng.uniform(0.12, 0.24) * s.w, s.rng.uniform(0.18, 0.42) * s.h
         top = horizon - bh
-        s.rect((x, top, x + bw, horizon + s.u), s.col(s.rng.choice(["#a89f91", "#8d99ae", "#b5838d", "#c9ada7", "#6d6875"])))
+        s.rect(
+            (x, top, x + bw, horizon + s.u),
+            s.col(s.rng.choice(["#a89f91", "#8d99ae", "#b5838d", "#c9ada7", "#6d6875"])),
+        )
         cols, rows = max(2, int(bw / (s.u * 5))), max(2, int(bh / (s.u * 6)))
         cw, rh = bw / cols, bh / rows
         for i, j in itertools.product(range(cols), range(rows - 1)):
@@ -339,7 +349,9 @@ def _banners(s: _Scene) -> None:
             s.stick((px, y0 - s.u), (px, y1 + s.h * 0.16), s.col("#5a3e1b"), s.u * 0.9)
     s.rect(box, s.col(fill), radius=s.u)
     pad = (y1 - y0) * 0.12
-    _text(s, str(s.spec.get("slogan", "")), (x0 + pad * 2, y0 + pad, x1 - pad * 2, y1 - pad), s.col(ink), max_lines=2)
+    _text(
+        s, str(s.spec.get("slogan", "")), (x0 + pad * 2, y0 + pad, x1 - pad * 2, y1 - pad), s.col(ink), max_lines=2
+    )
 
 
 def _sign(s: _Scene, x: float, bottom: float, sw: float, sh: float) -> None:
@@ -347,7 +359,12 @@ def _sign(s: _Scene, x: float, bottom: float, sw: float, sh: float) -> None:
     s.rect((x - sw / 2, bottom - sh, x + sw / 2, bottom), s.col(fill))
     ink = s.col(s.spec.get("palette", "#7b2d8e")) if s.rng.random() < 0.5 else s.col((20, 20, 20))
     pad = sh * 0.1
-    _text(s, str(s.spec.get("slogan", "")), (x - sw / 2 + pad, bottom - sh + pad, x + sw / 2 - pad, bottom - pad), ink)
+    _text(
+        s,
+        str(s.spec.get("slogan", "")),
+        (x - sw / 2 + pad, bottom - sh + pad, x + sw / 2 - pad, bottom - pad),
+        ink,
+    )
 
 
 def _signs(s: _Scene) -> None:
@@ -449,7 +466,13 @@ def _layout_portrait(s: _Scene) -> None:
         s.ellipse((ex - fw * 0.09, ey - fh * 0.045, ex + fw * 0.09, ey + fh * 0.045), s.col("#ffffff"))
         s.ellipse((ex - fw * 0.04, ey - fh * 0.04, ex + fw * 0.04, ey + fh * 0.04), s.col("#2b1d14"))
         s.stick((ex - fw * 0.1, ey - fh * 0.1), (ex + fw * 0.1, ey - fh * 0.11), hair, fh * 0.025)
-    s.draw.arc((cx - fw * 0.2, cy + fh * 0.08, cx + fw * 0.2, cy + fh * 0.3), 20, 160, fill=s.col("#8c2f39"), width=max(2, int(fh * 0.03)))
+    s.draw.arc(
+        (cx - fw * 0.2, cy + fh * 0.08, cx + fw * 0.2, cy + fh * 0.3),
+        20,
+        160,
+        fill=s.col("#8c2f39"),
+        width=max(2, int(fh * 0.03)),
+    )
     s.stick((cx - s.w * 0.3, s.h * 0.85), (0, s.h * 0.55), skin, s.w * 0.09)  # the arm holding the phone
     if "signs" in s.spec.get("visible_elements", []):
         x, bottom = s.w * 0.83, s.h * 0.95
@@ -484,13 +507,26 @@ def _layout_cartoon(s: _Scene) -> None:
     if s.night:
         for _ in range(12):
             sx, sy, sr = s.rng.uniform(0.2, 1) * s.w, s.rng.uniform(0.05, 0.7) * s.h, s.u * 2.6
-            s.poly([(sx + sr * math.cos(a) * (1 if k % 2 else 0.45), sy + sr * math.sin(a) * (1 if k % 2 else 0.45))
-                    for k, a in enumerate(i * math.pi / 5 for i in range(10))], (255, 235, 80))
+            s.poly(
+                [
+                    (
+                        sx + sr * math.cos(a) * (1 if k % 2 else 0.45),
+                        sy + sr * math.sin(a) * (1 if k % 2 else 0.45),
+                    )
+                    for k, a in enumerate(i * math.pi / 5 for i in range(10))
+                ],
+                (255, 235, 80),
+            )
         s.ellipse((x - r, y - r, x + r, y + r), (245, 240, 200))
     else:
         for k in range(8):
             a = k * math.pi / 4
-            s.stick((x + math.cos(a) * r * 1.3, y + math.sin(a) * r * 1.3), (x + math.cos(a) * r * 1.9, y + math.sin(a) * r * 1.9), (255, 120, 0), s.u)
+            s.stick(
+                (x + math.cos(a) * r * 1.3, y + math.sin(a) * r * 1.3),
+                (x + math.cos(a) * r * 1.9, y + math.sin(a) * r * 1.9),
+                (255, 120, 0),
+                s.u,
+            )
         s.ellipse((x - r, y - r, x + r, y + r), (255, 120, 0))
     _elements(s, BACK_ELEMENTS)
     tones = s.spec.get("skin_tones") or DEFAULT_SKIN_TONES
@@ -500,13 +536,21 @@ def _layout_cartoon(s: _Scene) -> None:
     head_top, hand = _person(s, px, s.h * 1.02, hgt, skin, palette, _rgb(s.rng.choice(HAIR)))
     r, cy = hgt * 0.11, s.h * 1.02 - hgt * 0.74 - hgt * 0.088
     for side in (-1, 1):
-        s.draw.ellipse((px + side * r * 0.4 - r * 0.13, cy - r * 0.05, px + side * r * 0.4 + r * 0.13, cy + r * 0.25), fill=(0, 0, 0))
-    s.draw.arc((px - r * 0.45, cy + r * 0.05, px + r * 0.45, cy + r * 0.7), 20, 160, fill=(0, 0, 0), width=s.outline)
+        s.draw.ellipse(
+            (px + side * r * 0.4 - r * 0.13, cy - r * 0.05, px + side * r * 0.4 + r * 0.13, cy + r * 0.25),
+            fill=(0, 0, 0),
+        )
+    s.draw.arc(
+        (px - r * 0.45, cy + r * 0.05, px + r * 0.45, cy + r * 0.7), 20, 160, fill=(0, 0, 0), width=s.outline
+    )
     fist = (px + hgt * 0.32, head_top - hgt * 0.05)
     s.stick((px + hgt * 0.15, s.h * 1.02 - hgt * 0.66), fist, palette, hgt * 0.08)
     s.ellipse((fist[0] - hgt * 0.06, fist[1] - hgt * 0.06, fist[0] + hgt * 0.06, fist[1] + hgt * 0.06), skin)
     bubble = (s.w * 0.47, s.h * 0.05, s.w * 0.97, s.h * 0.55)
-    s.poly([(s.w * 0.5, s.h * 0.36), (s.w * 0.6, s.h * 0.5), (px + hgt * 0.16, head_top + hgt * 0.16)], (255, 255, 255))
+    s.poly(
+        [(s.w * 0.5, s.h * 0.36), (s.w * 0.6, s.h * 0.5), (px + hgt * 0.16, head_top + hgt * 0.16)],
+        (255, 255, 255),
+    )
     s.ellipse(bubble, (255, 255, 255))
     bw, bh = bubble[2] - bubble[0], bubble[3] - bubble[1]
     inner = (bubble[0] + bw * 0.16, bubble[1] + bh * 0.18, bubble[2] - bw * 0.16, bubble[3] - bh * 0.18)
@@ -531,7 +575,10 @@ def _layout_flyer(s: _Scene) -> None:
     else:
         for k in range(4):
             x = -s.w * 0.15 + k * s.w * 0.12
-            s.draw.polygon([(x, s.h), (x + s.w * 0.07, s.h), (x + s.w * 0.42, s.h * 0.4), (x + s.w * 0.35, s.h * 0.4)], fill=shade)
+            s.draw.polygon(
+                [(x, s.h), (x + s.w * 0.07, s.h), (x + s.w * 0.42, s.h * 0.4), (x + s.w * 0.35, s.h * 0.4)],
+                fill=shade,
+            )
     m = s.u * 3
     s.draw.rectangle((m, m, s.w - m, s.h - m), outline=ink, width=max(2, int(s.u * 0.8)))
     w0, w1 = s.w * 0.08, s.w * 0.92

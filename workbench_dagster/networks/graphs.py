@@ -31,24 +31,122 @@ SAMPLE_SEED = 0
 DIJKSTRA_BLOCK = 256  # sources per scipy call: block x n distances in memory
 
 CENTRALITY_COLUMNS = ["node", "degree", "strength", "betweenness", "eigenvector", "pagerank", "closeness"]
-SUMMARY_COLUMNS = ["community", "size", "top_labels", "overrepresented_labels", "label_lift", "keywords",
-                   "central_images", "summary"]
+SUMMARY_COLUMNS = [
+    "community",
+    "size",
+    "top_labels",
+    "overrepresented_labels",
+    "label_lift",
+    "keywords",
+    "central_images",
+    "summary",
+]
 
 # Captions come in English and Spanish; sklearn only ships an English list.
 SPANISH_STOP_WORDS = frozenset(
-    """
-    a al algo algunas algunos ante antes como con contra cual cuando de del desde donde
-    durante e el él ella ellas ellos en entre era es esa esas ese eso esos esta está están
-    estas este esto estos fue ha hay la las le les lo los más me mi muy no nos o otra otras
-    otro otros para pero poco por porque que qué se sea ser si sí sin sobre son su sus
-    también tiene tienen todo todos tu un una unas uno unos y ya imagen foto fotografía
-    """.split()
+    [
+        "a",
+        "al",
+        "algo",
+        "algunas",
+        "algunos",
+        "ante",
+        "antes",
+        "como",
+        "con",
+        "contra",
+        "cual",
+        "cuando",
+        "de",
+        "del",
+        "desde",
+        "donde",
+        "durante",
+        "e",
+        "el",
+        "él",
+        "ella",
+        "ellas",
+        "ellos",
+        "en",
+        "entre",
+        "era",
+        "es",
+        "esa",
+        "esas",
+        "ese",
+        "eso",
+        "esos",
+        "esta",
+        "está",
+        "están",
+        "estas",
+        "este",
+        "esto",
+        "estos",
+        "fue",
+        "ha",
+        "hay",
+        "la",
+        "las",
+        "le",
+        "les",
+        "lo",
+        "los",
+        "más",
+        "me",
+        "mi",
+        "muy",
+        "no",
+        "nos",
+        "o",
+        "otra",
+        "otras",
+        "otro",
+        "otros",
+        "para",
+        "pero",
+        "poco",
+        "por",
+        "porque",
+        "que",
+        "qué",
+        "se",
+        "sea",
+        "ser",
+        "si",
+        "sí",
+        "sin",
+        "sobre",
+        "son",
+        "su",
+        "sus",
+        "también",
+        "tiene",
+        "tienen",
+        "todo",
+        "todos",
+        "tu",
+        "un",
+        "una",
+        "unas",
+        "uno",
+        "unos",
+        "y",
+        "ya",
+        "imagen",
+        "foto",
+        "fotografía",
+    ]
 )
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS)
 
 
 def knn_similarity_graph(
-    vectors: np.ndarray, k: int, min_similarity: float, approximate_above: int | None = None,
+    vectors: np.ndarray,
+    k: int,
+    min_similarity: float,
+    approximate_above: int | None = None,
     seed: int = SAMPLE_SEED,
 ) -> sp.csr_matrix:
     """Symmetric cosine k-nearest-neighbour graph.
@@ -78,7 +176,10 @@ def knn_similarity_graph(
 
 
 def label_jaccard_graph(
-    label_sets: list[list[str]], labels: list[str], min_jaccard: float = 0.0, k: int | None = None,
+    label_sets: list[list[str]],
+    labels: list[str],
+    min_jaccard: float = 0.0,
+    k: int | None = None,
     block_entries: int = 1 << 24,
 ) -> sp.csr_matrix:
     """Images linked by how much their label sets overlap; with `k`, only each image's k best.
@@ -99,8 +200,11 @@ def label_jaccard_graph(
     if n == 0:
         return sp.csr_matrix((0, 0), dtype=np.float64)
     group_of: dict[frozenset, int] = {}  # set -> id, in order of first image: ids order sets by earliest image
-    group = np.fromiter((group_of.setdefault(frozenset(lab for lab in s if lab in known), len(group_of))
-                         for s in label_sets), dtype=np.int64, count=n)
+    group = np.fromiter(
+        (group_of.setdefault(frozenset(lab for lab in s if lab in known), len(group_of)) for s in label_sets),
+        dtype=np.int64,
+        count=n,
+    )
     x = binarizer.fit_transform(list(group_of)).astype(np.float32).toarray()  # U x labels
     keep_k = n - 1 if k is None else min(k, n - 1)
     if keep_k <= 0:
@@ -116,8 +220,9 @@ def label_jaccard_graph(
 _EXACT_FLOAT32_INT = 1 << 24  # float32 adds integers exactly while every partial sum stays within +-2^24
 
 
-def _top_k_by_set(x: np.ndarray, group: np.ndarray, k: int,
-                  block_entries: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _top_k_by_set(
+    x: np.ndarray, group: np.ndarray, k: int, block_entries: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every image's k best others by (Jaccard desc, index asc), computed once per distinct set.
 
     x: U x labels indicator of the distinct sets, group: each image's set (ids in order of
@@ -211,8 +316,9 @@ def _all_overlapping_pairs(x: np.ndarray, min_jaccard: float, block_entries: int
         rows.append(start + i)
         cols.append(j)
         vals.append(jac[i, j])
-    adj = sp.csr_matrix((np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(n, n))
+    adj = sp.csr_matrix(
+        (np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
     return adj.maximum(adj.T).tocsr()
 
 
@@ -305,8 +411,14 @@ def _betweenness(H: nx.Graph, nodes: list, k: int | None) -> np.ndarray:
     edges = [(index[u], index[v], d) for u, v, d in H.edges(data="distance")]
     graph = ig.Graph(n=n, edges=[(u, v) for u, v, _ in edges], directed=False)
     sources = _path_sources(n, k)
-    per_source = 2 * np.asarray(graph.betweenness(directed=False, weights=[d for _, _, d in edges] or None,
-                                                  sources=None if k is None else sources.tolist()), dtype=float)
+    per_source = 2 * np.asarray(
+        graph.betweenness(
+            directed=False,
+            weights=[d for _, _, d in edges] or None,
+            sources=None if k is None else sources.tolist(),
+        ),
+        dtype=float,
+    )
     others = n - 1  # the targets a path through v can end at
     if k is None:
         return per_source / (others * (others - 1))
@@ -459,8 +571,10 @@ def summarize_communities(
         top_labels = sorted(counts, key=lambda lab: (-counts[lab], -lift[lab], lab))[:top_n]
         # Over-represented: carried by at least two members (one image proves nothing) and
         # at least 1.5 times as common here as in the corpus.
-        over = sorted((lab for lab in counts if counts[lab] >= min(2, size) and lift[lab] >= 1.5),
-                      key=lambda lab: (-lift[lab], -counts[lab], lab))[:top_n]
+        over = sorted(
+            (lab for lab in counts if counts[lab] >= min(2, size) and lift[lab] >= 1.5),
+            key=lambda lab: (-lift[lab], -counts[lab], lab),
+        )[:top_n]
         central = sorted(nodes, key=lambda v: (-pagerank.get(v, 0.0), v))[:top_n]
         summary = f"Community {community}: {size} image{'s' if size != 1 else ''}, " + (
             f"mostly {_join(top_labels[:3])}" if top_labels else "no labels"
@@ -470,8 +584,18 @@ def summarize_communities(
             summary += " Unusually often " + _join([f"{lab} ({lift[lab]:.1f}x)" for lab in over[:3]]) + "."
         if central:
             summary += f" Most central: {_join(central[:3])}."
-        rows.append([community, size, top_labels, over, [round(float(lift[lab]), 4) for lab in over], words, central,
-                     summary])
+        rows.append(
+            [
+                community,
+                size,
+                top_labels,
+                over,
+                [round(float(lift[lab]), 4) for lab in over],
+                words,
+                central,
+                summary,
+            ]
+        )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -501,8 +625,9 @@ def hierarchical_communities(G: nx.Graph, resolution: float, seed: int, max_clus
     if G.number_of_edges():
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*partitions do not contain all nodes.*")
-            clusters = hierarchical_leiden(G, max_cluster_size=int(max_cluster_size), resolution=float(resolution),
-                                           random_seed=int(seed))
+            clusters = hierarchical_leiden(
+                G, max_cluster_size=int(max_cluster_size), resolution=float(resolution), random_seed=int(seed)
+            )
         for c in clusters:
             by_level.setdefault(int(c.level), {})[c.node] = int(c.cluster)
     levels = []
@@ -525,8 +650,12 @@ def bipartite_graph(node_labels: dict[str, list[str]], labels: list[str]) -> nx.
     B.add_nodes_from(node_labels, bipartite=0)
     B.add_nodes_from((f"label:{lab}" for lab in labels), bipartite=1)
     known = set(labels)
-    B.add_edges_from((node, f"label:{lab}", {"weight": 1.0})
-                     for node, labs in node_labels.items() for lab in dict.fromkeys(labs) if lab in known)
+    B.add_edges_from(
+        (node, f"label:{lab}", {"weight": 1.0})
+        for node, labs in node_labels.items()
+        for lab in dict.fromkeys(labs)
+        if lab in known
+    )
     return B
 
 
@@ -607,8 +736,11 @@ def partition_agreement(a: dict, b: dict) -> dict:
     if len(shared) < 2:
         return {"n_shared": len(shared), "ari": float("nan"), "nmi": float("nan")}
     x, y = [a[v] for v in shared], [b[v] for v in shared]
-    return {"n_shared": len(shared), "ari": float(adjusted_rand_score(x, y)),
-            "nmi": float(normalized_mutual_info_score(x, y))}
+    return {
+        "n_shared": len(shared),
+        "ari": float(adjusted_rand_score(x, y)),
+        "nmi": float(normalized_mutual_info_score(x, y)),
+    }
 
 
 def top_overlap(a: list, b: list) -> float:
@@ -617,7 +749,9 @@ def top_overlap(a: list, b: list) -> float:
     return 1.0 if not sa | sb else len(sa & sb) / len(sa | sb)
 
 
-def omnibus_divergence(adjacencies: list[sp.spmatrix], n_components: int = 4, seed: int = SAMPLE_SEED) -> np.ndarray:
+def omnibus_divergence(
+    adjacencies: list[sp.spmatrix], n_components: int = 4, seed: int = SAMPLE_SEED
+) -> np.ndarray:
     """Per-node divergence across graphs on the same nodes, from a joint omnibus embedding.
 
     OmnibusEmbed puts every graph's nodes in one space, so a node's positions under two
@@ -631,8 +765,10 @@ def omnibus_divergence(adjacencies: list[sp.spmatrix], n_components: int = 4, se
 
     # Sparse in, sparse omnibus matrix: dense inputs would need (graphs x n)^2 floats, 13 GB for two
     # models at 20k images; the randomized SVD gives the same embedding from the sparse one.
-    graphs = [sp.csr_array(sp.csr_matrix(a, dtype=np.float64).maximum(sp.csr_matrix(a, dtype=np.float64).T))
-              for a in adjacencies]
+    graphs = [
+        sp.csr_array(sp.csr_matrix(a, dtype=np.float64).maximum(sp.csr_matrix(a, dtype=np.float64).T))
+        for a in adjacencies
+    ]
     d = max(1, min(n_components, n - 1))
     np.random.seed(seed)  # graspologic's randomized SVD draws from numpy's global state
     with warnings.catch_warnings():

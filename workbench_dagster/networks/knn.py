@@ -55,14 +55,17 @@ def identical_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     first_of: dict[bytes, int] = {}
     rows = np.asarray(x) + 0.0
-    group = np.fromiter((first_of.setdefault(row.tobytes(), len(first_of)) for row in rows), dtype=np.int64,
-                        count=len(rows))
+    group = np.fromiter(
+        (first_of.setdefault(row.tobytes(), len(first_of)) for row in rows), dtype=np.int64, count=len(rows)
+    )
     firsts = np.full(len(first_of), len(rows), dtype=np.int64)
     np.minimum.at(firsts, group, np.arange(len(rows)))
     return group, firsts
 
 
-def _expand_twins(sims: np.ndarray, found: np.ndarray, group: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+def _expand_twins(
+    sims: np.ndarray, found: np.ndarray, group: np.ndarray, keep: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows' `keep` best (similarity, row) from their distinct vector's best distinct vectors.
 
     Groups are numbered by their first row, so the distinct search's index tie-break is
@@ -95,8 +98,9 @@ def best_first(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.take_along_axis(sims, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
 
-def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
-                  workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def symmetric_top(
+    unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's `want` largest inner products with all rows (itself included), best first, then by index.
 
     The similarity matrix is symmetric, so only its blocks on and above the diagonal are
@@ -115,7 +119,9 @@ def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
     unit = np.ascontiguousarray(unit, dtype=np.float32)
     n = unit.shape[0]
     starts = range(0, n, block)
-    pairs = [(a, b) for a in starts for b in starts if b > a] + [(a, a) for a in starts]  # diagonal (half work) last
+    pairs = [(a, b) for a in starts for b in starts if b > a] + [
+        (a, a) for a in starts
+    ]  # diagonal (half work) last
     tasks: queue.SimpleQueue = queue.SimpleQueue()
     for pair in pairs:
         tasks.put(pair)
@@ -136,7 +142,11 @@ def symmetric_top(unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK,
             failed.set()  # the other workers stop at their next block
             raise
 
-    with _ONE_SEARCH_AT_A_TIME, _blas_threads().limit(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+    with (
+        _ONE_SEARCH_AT_A_TIME,
+        _blas_threads().limit(limits=1, user_api="blas"),
+        ThreadPoolExecutor(workers) as pool,
+    ):
         list(pool.map(work, heaps))  # list() re-raises a worker's exception here
     vals, ids = heaps[0]
     for other in heaps[1:]:
@@ -157,8 +167,9 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def approximate_neighbours(unit: np.ndarray, k: int, seed: int,
-                            probes: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def approximate_neighbours(
+    unit: np.ndarray, k: int, seed: int, probes: int = 8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """k approximate nearest neighbours per row (self excluded) from a faiss inverted-file index.
 
     About 2 sqrt(n) k-means cells; each query scans its `probes` nearest cells, so the work

@@ -29,11 +29,19 @@ def _named(labels, scenario) -> str:
 
 def render_summary_prompt(scenario, card: dict, captions: list[str], language: str) -> str:
     level = "the flat Leiden partition" if card["level"] == 0 else f"level {card['level']} of the hierarchy"
-    lifts = ", ".join(f"{scenario.label_name(lab)} ({lift:.1f}x as common as in the corpus)"
-                      for lab, lift in zip(card["overrepresented_labels"], card["label_lift"])) or "none"
-    shown = "\n".join(f"- {' '.join(str(c).split())[:MAX_CAPTION_CHARS]}" for c in captions[:MAX_CAPTIONS]) or "- (none)"
+    lifts = (
+        ", ".join(
+            f"{scenario.label_name(lab)} ({lift:.1f}x as common as in the corpus)"
+            for lab, lift in zip(card["overrepresented_labels"], card["label_lift"])
+        )
+        or "none"
+    )
+    shown = (
+        "\n".join(f"- {' '.join(str(c).split())[:MAX_CAPTION_CHARS]}" for c in captions[:MAX_CAPTIONS])
+        or "- (none)"
+    )
     return (
-        f"Social scientists study images of the movement \"{scenario.movement.name}\" in {scenario.country}. "
+        f'Social scientists study images of the movement "{scenario.movement.name}" in {scenario.country}. '
         f"The model {card['model']} labelled and captioned the images, and its '{card['variant']}' similarity "
         f"network groups them into communities ({level}).\n"
         f"Write a narrative summary of community {card['community']} in {language}: two or three sentences on "
@@ -60,8 +68,14 @@ def parse_summary(text: str) -> tuple[dict | None, str | None]:
     return {"summary": " ".join(summary.split())[:MAX_SUMMARY_CHARS], "parse_status": "ok"}, None
 
 
-def narrate_communities(cards: pd.DataFrame, captions: pd.DataFrame, scenario, settings, cache: CallCache,
-                        retry: RetryPolicy = RetryPolicy()) -> tuple[pd.DataFrame, dict]:
+def narrate_communities(
+    cards: pd.DataFrame,
+    captions: pd.DataFrame,
+    scenario,
+    settings,
+    cache: CallCache,
+    retry: RetryPolicy = RetryPolicy(),
+) -> tuple[pd.DataFrame, dict]:
     """The cards with `summary` from the text model where it was asked and answered.
 
     `summary_source` says who wrote each summary (the model name or 'template'); `summary_error`
@@ -72,27 +86,43 @@ def narrate_communities(cards: pd.DataFrame, captions: pd.DataFrame, scenario, s
     if settings.backend == "template" or out.empty:
         return out, counts
     caption_of = dict(zip(captions["image_id"], captions["caption"].fillna("")))
-    decoding = {"temperature": settings.temperature, "max_output_tokens": settings.max_output_tokens,
-                "language": settings.language}
+    decoding = {
+        "temperature": settings.temperature,
+        "max_output_tokens": settings.max_output_tokens,
+        "language": settings.language,
+    }
     jobs = []
     for index, card in out.iterrows():
         if card["level"] > settings.max_level or card["size"] < settings.min_size:
             continue
-        prompt = render_summary_prompt(scenario, card, [caption_of.get(i, "") for i in card["central_images"]],
-                                       settings.language)
-        key = cache_key(backend=f"summaries-{settings.backend}", model_id=settings.model,
-                        prompt_version=PROMPT_VERSION, rendered_prompt=prompt, image_sha256="", decoding=decoding,
-                        schema_version=SCHEMA_VERSION)
+        prompt = render_summary_prompt(
+            scenario, card, [caption_of.get(i, "") for i in card["central_images"]], settings.language
+        )
+        key = cache_key(
+            backend=f"summaries-{settings.backend}",
+            model_id=settings.model,
+            prompt_version=PROMPT_VERSION,
+            rendered_prompt=prompt,
+            image_sha256="",
+            decoding=decoding,
+            schema_version=SCHEMA_VERSION,
+        )
         jobs.append(TextJob(str(index), prompt, key))
     done = run_text_calls(
-        jobs, cache=cache, make_backend=lambda: text_backend_from_config(settings, "summaries"),
-        call=lambda backend, prompt: backend.write_json(prompt, ["summary"]), parse=parse_summary,
-        concurrency=settings.concurrency, retry=retry)
+        jobs,
+        cache=cache,
+        make_backend=lambda: text_backend_from_config(settings, "summaries"),
+        call=lambda backend, prompt: backend.write_json(prompt, ["summary"]),
+        parse=parse_summary,
+        concurrency=settings.concurrency,
+        retry=retry,
+    )
     for item_id, payload in done.payloads.items():
         out.at[int(item_id), "summary"] = payload["summary"]
         out.at[int(item_id), "summary_source"] = settings.model
     for item_id, reason in done.failures.items():
         out.at[int(item_id), "summary_error"] = reason
-    counts.update(asked=len(jobs), called=done.called, written_by_model=len(done.payloads),
-                  failed=len(done.failures))
+    counts.update(
+        asked=len(jobs), called=done.called, written_by_model=len(done.payloads), failed=len(done.failures)
+    )
     return out, counts

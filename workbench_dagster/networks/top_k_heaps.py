@@ -75,4 +75,3 @@ def merge_heaps(vals, ids, other_vals, other_ids) -> None:
 def empty_heaps(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Heaps of n rows whose k placeholders lose to any real entry (similarity -inf, index past the end)."""
     return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), n, dtype=np.int64)
-

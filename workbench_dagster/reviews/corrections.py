@@ -20,12 +20,29 @@ import pandas as pd
 
 from workbench_dagster.evaluation.bootstrap import binarized, bootstrap_intervals, derived_seed, paired_bootstrap
 
-VERSION_COLUMNS = ["model", "version", "fingerprint", "checkpoint", "n_train", "n_corrections", "trained", "n_eval",
-                   "f1_micro", "f1_micro_ci_low", "f1_micro_ci_high", "f1_macro", "difference_vs_v1",
-                   "difference_ci_low", "difference_ci_high", "verdict_vs_v1"]
+VERSION_COLUMNS = [
+    "model",
+    "version",
+    "fingerprint",
+    "checkpoint",
+    "n_train",
+    "n_corrections",
+    "trained",
+    "n_eval",
+    "f1_micro",
+    "f1_micro_ci_low",
+    "f1_micro_ci_high",
+    "f1_macro",
+    "difference_vs_v1",
+    "difference_ci_low",
+    "difference_ci_high",
+    "verdict_vs_v1",
+]
 
 
-def corrected_training_set(train: pd.DataFrame, images: pd.DataFrame, majority: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def corrected_training_set(
+    train: pd.DataFrame, images: pd.DataFrame, majority: pd.DataFrame
+) -> tuple[pd.DataFrame, int]:
     """train: the version-1 training set (image_id, sha256, uri, reference_labels). Returns the corrected
     set (labels in `reference_labels`) and how many images were relabelled or added."""
     corrected = train.copy()
@@ -39,34 +56,57 @@ def corrected_training_set(train: pd.DataFrame, images: pd.DataFrame, majority: 
             changed += 1
         labels.append(sorted(human.get(image_id, reference)))
     corrected["reference_labels"] = labels
-    extra = images[(images["status"] == "ok") & images["image_id"].isin(human) & ~images["image_id"].isin(train["image_id"])]
-    added = extra[["image_id", "sha256", "uri"]].assign(reference_labels=[sorted(human[i]) for i in extra["image_id"]])
+    extra = images[
+        (images["status"] == "ok") & images["image_id"].isin(human) & ~images["image_id"].isin(train["image_id"])
+    ]
+    added = extra[["image_id", "sha256", "uri"]].assign(
+        reference_labels=[sorted(human[i]) for i in extra["image_id"]]
+    )
     corrected = pd.concat([corrected, added], ignore_index=True).sort_values("image_id").reset_index(drop=True)
     return corrected, changed + len(added)
 
 
-def ensure_corrected_checkpoint(config, model, corrected: pd.DataFrame, store, device: str) -> tuple[str, str, bool]:
+def ensure_corrected_checkpoint(
+    config, model, corrected: pd.DataFrame, store, device: str
+) -> tuple[str, str, bool]:
     """(fingerprint, checkpoint path, trained now?) for a training set with corrected labels."""
     from workbench_dagster.captioning.baseline import train_baseline, training_fingerprint
     from workbench_dagster.generation.procedural import decode_image
 
     taxonomy = config.scenario_data.label_ids
     labels = [list(x) for x in corrected["reference_labels"]]
-    fingerprint = training_fingerprint(list(corrected["sha256"]), labels, taxonomy, model.params,
-                                       config.baseline.image_size, config.seed)
+    fingerprint = training_fingerprint(
+        list(corrected["sha256"]), labels, taxonomy, model.params, config.baseline.image_size, config.seed
+    )
     checkpoint = config.models_dir / f"{model.id}-{fingerprint[:16]}.pt"
     if checkpoint.exists():
         return fingerprint, str(checkpoint), False
     pictures = [decode_image(store.get(uri)) for uri in corrected["uri"]]
-    fitted = train_baseline(pictures, labels, taxonomy, model.params, config.baseline.image_size, device, config.seed,
-                            fingerprint=fingerprint)
+    fitted = train_baseline(
+        pictures,
+        labels,
+        taxonomy,
+        model.params,
+        config.baseline.image_size,
+        device,
+        config.seed,
+        fingerprint=fingerprint,
+    )
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     fitted.save(checkpoint)
     return fingerprint, str(checkpoint), True
 
 
-def compare_versions(model_id: str, versions: list[dict], eval_images: list, eval_labels: list[list[str]],
-                     taxonomy: list[str], threshold: float, device: str, seed: int) -> pd.DataFrame:
+def compare_versions(
+    model_id: str,
+    versions: list[dict],
+    eval_images: list,
+    eval_labels: list[list[str]],
+    taxonomy: list[str],
+    threshold: float,
+    device: str,
+    seed: int,
+) -> pd.DataFrame:
     """versions: [{version, fingerprint, checkpoint, n_train, n_corrections, trained}], version 1 first."""
     from workbench_dagster.captioning.baseline import BaselineModel
 
@@ -77,16 +117,31 @@ def compare_versions(model_id: str, versions: list[dict], eval_images: list, eva
         t, p = binarized(eval_labels, predicted, taxonomy)
         predictions.append(p)
         ci = bootstrap_intervals(t, p, seed=derived_seed(seed, "versions", model_id))
-        rows.append({"model": model_id, **v, "n_eval": len(eval_labels), "f1_micro": ci["f1_micro"]["estimate"],
-                     "f1_micro_ci_low": ci["f1_micro"]["ci_low"], "f1_micro_ci_high": ci["f1_micro"]["ci_high"],
-                     "f1_macro": ci["f1_macro"]["estimate"], "difference_vs_v1": None, "difference_ci_low": None,
-                     "difference_ci_high": None, "verdict_vs_v1": None})
+        rows.append(
+            {
+                "model": model_id,
+                **v,
+                "n_eval": len(eval_labels),
+                "f1_micro": ci["f1_micro"]["estimate"],
+                "f1_micro_ci_low": ci["f1_micro"]["ci_low"],
+                "f1_micro_ci_high": ci["f1_micro"]["ci_high"],
+                "f1_macro": ci["f1_macro"]["estimate"],
+                "difference_vs_v1": None,
+                "difference_ci_low": None,
+                "difference_ci_high": None,
+                "verdict_vs_v1": None,
+            }
+        )
     t, _ = binarized(eval_labels, eval_labels, taxonomy)
     for row, p in zip(rows[1:], predictions[1:]):
         diff = paired_bootstrap(t, p, predictions[0], seed=derived_seed(seed, "versions", model_id))["f1_micro"]
         verdict = {"A better": "better", "B better": "worse"}.get(diff["verdict"], diff["verdict"])
-        row |= {"difference_vs_v1": diff["difference"], "difference_ci_low": diff["ci_low"],
-                "difference_ci_high": diff["ci_high"], "verdict_vs_v1": verdict}
+        row |= {
+            "difference_vs_v1": diff["difference"],
+            "difference_ci_low": diff["ci_low"],
+            "difference_ci_high": diff["ci_high"],
+            "verdict_vs_v1": verdict,
+        }
     return pd.DataFrame(rows, columns=VERSION_COLUMNS)
 
 

@@ -34,14 +34,44 @@ from workbench_dagster.storage.image_store import write_bytes_atomic
 CONTENT_FLAGS = ("graphic_violence", "identifiable_minor", "personal_data", "misleading_text", "not_relevant")
 QUEUE_PER_BATCH = 20
 REVIEW_SUFFIXES = (".json", ".csv")
-SHEET_COLUMNS = ["image_id", "batch", "image_uri", "model_labels", "reviewer", "labels", "relevance", "flags", "notes"]
-QUEUE_COLUMNS = ["batch", "image_id", "rank", "priority", "disagreement", "baseline_uncertainty", "n_models",
-                 "model_labels_json", "image_uri"]
-REVIEW_COLUMNS = ["review_id", "image_id", "batch", "reviewer", "labels", "relevance", "flags", "notes",
-                  "source_file", "source_sha256"]
+SHEET_COLUMNS = [
+    "image_id",
+    "batch",
+    "image_uri",
+    "model_labels",
+    "reviewer",
+    "labels",
+    "relevance",
+    "flags",
+    "notes",
+]
+QUEUE_COLUMNS = [
+    "batch",
+    "image_id",
+    "rank",
+    "priority",
+    "disagreement",
+    "baseline_uncertainty",
+    "n_models",
+    "model_labels_json",
+    "image_uri",
+]
+REVIEW_COLUMNS = [
+    "review_id",
+    "image_id",
+    "batch",
+    "reviewer",
+    "labels",
+    "relevance",
+    "flags",
+    "notes",
+    "source_file",
+    "source_sha256",
+]
 
 
 # --------------------------------------------------------------------------- the queue
+
 
 def _binary_entropy(share: np.ndarray) -> np.ndarray:
     share = np.clip(share, 1e-12, 1 - 1e-12)
@@ -63,15 +93,25 @@ def review_priorities(captions: pd.DataFrame, labels: list[str]) -> pd.DataFrame
             probabilities += [float(scores[label]) for label in labels if label in scores]
         uncertainty = float(np.mean([1 - abs(2 * p - 1) for p in probabilities])) if probabilities else None
         known = [v for v in (disagreement, uncertainty) if v is not None]
-        rows.append({"batch": batch, "image_id": image_id, "priority": float(np.mean(known)) if known else 0.0,
-                     "disagreement": disagreement, "baseline_uncertainty": uncertainty, "n_models": len(group),
-                     "model_labels_json": json.dumps(dict(zip(group["model"], (sorted(x) for x in group["labels"]))),
-                                                     sort_keys=True)})
+        rows.append(
+            {
+                "batch": batch,
+                "image_id": image_id,
+                "priority": float(np.mean(known)) if known else 0.0,
+                "disagreement": disagreement,
+                "baseline_uncertainty": uncertainty,
+                "n_models": len(group),
+                "model_labels_json": json.dumps(
+                    dict(zip(group["model"], (sorted(x) for x in group["labels"]))), sort_keys=True
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=[c for c in QUEUE_COLUMNS if c not in ("rank", "image_uri")])
 
 
-def select_for_review(captions: pd.DataFrame, images: pd.DataFrame, labels: list[str],
-                      per_batch: int = QUEUE_PER_BATCH) -> pd.DataFrame:
+def select_for_review(
+    captions: pd.DataFrame, images: pd.DataFrame, labels: list[str], per_batch: int = QUEUE_PER_BATCH
+) -> pd.DataFrame:
     """The `per_batch` highest-priority images of every batch (ties broken by image id)."""
     priorities = review_priorities(captions, labels)
     uris = dict(zip(images["image_id"], images["uri"])) if len(images) else {}
@@ -89,17 +129,28 @@ def select_for_review(captions: pd.DataFrame, images: pd.DataFrame, labels: list
 
 def label_studio_tasks(queue: pd.DataFrame) -> list[dict]:
     """Tasks as Label Studio imports them: `data` holds what the labeling config refers to ($image)."""
-    return [{"data": {"image": row.image_uri, "image_id": row.image_id, "batch": row.batch,
-                      "priority": round(float(row.priority), 4), "model_labels": row.model_labels_json}}
-            for row in queue.itertuples(index=False)]
+    return [
+        {
+            "data": {
+                "image": row.image_uri,
+                "image_id": row.image_id,
+                "batch": row.batch,
+                "priority": round(float(row.priority), 4),
+                "model_labels": row.model_labels_json,
+            }
+        }
+        for row in queue.itertuples(index=False)
+    ]
 
 
-def labeling_config(labels: list[str], names: dict[str, str] | None = None,
-                    flags: tuple[str, ...] = CONTENT_FLAGS) -> str:
+def labeling_config(
+    labels: list[str], names: dict[str, str] | None = None, flags: tuple[str, ...] = CONTENT_FLAGS
+) -> str:
     """Label Studio labeling config: multi-choice taxonomy labels, a 1-5 relevance rating, content flags."""
     names = names or {}
-    choices = "\n".join(f"    <Choice value={quoteattr(label)} hint={quoteattr(names.get(label, label))}/>"
-                        for label in labels)
+    choices = "\n".join(
+        f"    <Choice value={quoteattr(label)} hint={quoteattr(names.get(label, label))}/>" for label in labels
+    )
     flag_choices = "\n".join(f"    <Choice value={quoteattr(flag)}/>" for flag in flags)
     return (
         "<View>\n"
@@ -122,14 +173,25 @@ def review_sheet(queue: pd.DataFrame) -> str:
     writer.writeheader()
     for row in queue.itertuples(index=False):
         models = json.loads(row.model_labels_json)
-        writer.writerow({"image_id": row.image_id, "batch": row.batch, "image_uri": row.image_uri,
-                         "model_labels": "; ".join(f"{m}: {','.join(v)}" for m, v in models.items()),
-                         "reviewer": "", "labels": "", "relevance": "", "flags": "", "notes": ""})
+        writer.writerow(
+            {
+                "image_id": row.image_id,
+                "batch": row.batch,
+                "image_uri": row.image_uri,
+                "model_labels": "; ".join(f"{m}: {','.join(v)}" for m, v in models.items()),
+                "reviewer": "",
+                "labels": "",
+                "relevance": "",
+                "flags": "",
+                "notes": "",
+            }
+        )
     return buffer.getvalue()
 
 
-def write_queue(queue_dir: Path, batch: str, queue: pd.DataFrame, labels: list[str],
-                names: dict[str, str] | None = None) -> dict[str, Path]:
+def write_queue(
+    queue_dir: Path, batch: str, queue: pd.DataFrame, labels: list[str], names: dict[str, str] | None = None
+) -> dict[str, Path]:
     """Files are written to temporary names and renamed, so a reviewer never opens half a file."""
     folder = Path(queue_dir) / batch
     folder.mkdir(parents=True, exist_ok=True)
@@ -147,6 +209,7 @@ def write_queue(queue_dir: Path, batch: str, queue: pd.DataFrame, labels: list[s
 
 # --------------------------------------------------------------------------- the inbox
 
+
 @dataclass
 class ParsedFile:
     path: Path
@@ -162,14 +225,20 @@ class ParsedFile:
 
 def _reviewer_of(completed_by) -> str | None:
     if isinstance(completed_by, dict):
-        return str(completed_by.get("email") or completed_by.get("username") or completed_by.get("id") or "") or None
+        return (
+            str(completed_by.get("email") or completed_by.get("username") or completed_by.get("id") or "") or None
+        )
     if completed_by is None or completed_by == "":
         return None
     return f"user-{completed_by}" if isinstance(completed_by, int) else str(completed_by)
 
 
 def _rating(value, where: str, errors: list[str]) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and math.isnan(value)):
+    if (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return None
     try:
         number = float(value)
@@ -182,8 +251,16 @@ def _rating(value, where: str, errors: list[str]) -> int | None:
     return int(number)
 
 
-def _check_review(where: str, image_id, labels: list[str], flags: list[str], known: dict[str, str],
-                  taxonomy: set[str], allowed_flags: set[str], errors: list[str]) -> None:
+def _check_review(
+    where: str,
+    image_id,
+    labels: list[str],
+    flags: list[str],
+    known: dict[str, str],
+    taxonomy: set[str],
+    allowed_flags: set[str],
+    errors: list[str],
+) -> None:
     if image_id not in known:
         errors.append(f"{where}: unknown image id {image_id!r}")
     for label in labels:
@@ -235,8 +312,17 @@ def _parse_label_studio(data, known, taxonomy, allowed_flags, parsed: ParsedFile
                 elif kind == "textarea":
                     notes = " ".join(value.get("text") or []) or None
             _check_review(where, image_id, labels, flags, known, taxonomy, allowed_flags, parsed.errors)
-            parsed.reviews.append({"image_id": image_id, "reviewer": reviewer, "labels": sorted(set(labels)),
-                                   "relevance": rating, "flags": sorted(set(flags)), "notes": notes, "where": where})
+            parsed.reviews.append(
+                {
+                    "image_id": image_id,
+                    "reviewer": reviewer,
+                    "labels": sorted(set(labels)),
+                    "relevance": rating,
+                    "flags": sorted(set(flags)),
+                    "notes": notes,
+                    "where": where,
+                }
+            )
 
 
 def _split(cell) -> list[str]:
@@ -264,13 +350,22 @@ def _parse_sheet(text: str, known, taxonomy, allowed_flags, parsed: ParsedFile) 
         rating = _rating(relevance, where, parsed.errors)
         image_id = (row.get("image_id") or "").strip()
         _check_review(where, image_id, labels, flags, known, taxonomy, allowed_flags, parsed.errors)
-        parsed.reviews.append({"image_id": image_id, "reviewer": reviewer, "labels": sorted(set(labels)),
-                               "relevance": rating, "flags": sorted(set(flags)),
-                               "notes": (row.get("notes") or "").strip() or None, "where": where})
+        parsed.reviews.append(
+            {
+                "image_id": image_id,
+                "reviewer": reviewer,
+                "labels": sorted(set(labels)),
+                "relevance": rating,
+                "flags": sorted(set(flags)),
+                "notes": (row.get("notes") or "").strip() or None,
+                "where": where,
+            }
+        )
 
 
-def parse_review_file(path: Path, known: dict[str, str], taxonomy: list[str],
-                      flags: tuple[str, ...] = CONTENT_FLAGS) -> ParsedFile:
+def parse_review_file(
+    path: Path, known: dict[str, str], taxonomy: list[str], flags: tuple[str, ...] = CONTENT_FLAGS
+) -> ParsedFile:
     """known: image id -> batch. Every problem is collected, so the report names every bad row."""
     path = Path(path)
     raw = path.read_bytes()
@@ -293,8 +388,10 @@ def parse_review_file(path: Path, known: dict[str, str], taxonomy: list[str],
     for review in parsed.reviews:
         key = (review["image_id"], review["reviewer"])
         if key in seen and review["reviewer"]:
-            parsed.errors.append(f"{review['where']}: reviewer {review['reviewer']!r} already reviewed image "
-                                 f"{review['image_id']!r} in {seen[key]}")
+            parsed.errors.append(
+                f"{review['where']}: reviewer {review['reviewer']!r} already reviewed image "
+                f"{review['image_id']!r} in {seen[key]}"
+            )
         seen.setdefault(key, review["where"])
     if not parsed.reviews and not parsed.errors:
         parsed.errors.append("no completed review in the file")
@@ -309,12 +406,16 @@ def review_files(inbox: Path) -> list[Path]:
     inbox = Path(inbox)
     if not inbox.is_dir():
         return []
-    return sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in inbox.iterdir()
+        if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES and not p.name.startswith(".")
+    )
 
 
-def ingest_inbox(inbox: Path, known: dict[str, str], taxonomy: list[str],
-                 flags: tuple[str, ...] = CONTENT_FLAGS) -> tuple[pd.DataFrame, list[ParsedFile]]:
+def ingest_inbox(
+    inbox: Path, known: dict[str, str], taxonomy: list[str], flags: tuple[str, ...] = CONTENT_FLAGS
+) -> tuple[pd.DataFrame, list[ParsedFile]]:
     """Every accepted file's reviews (later files win per image and reviewer), and every file's outcome.
 
     A rejected file gets `<file>.rejected.txt`; an accepted one has any stale report removed.
@@ -328,15 +429,25 @@ def ingest_inbox(inbox: Path, known: dict[str, str], taxonomy: list[str],
             report.write_text(
                 f"{path.name} was rejected whole; nothing from it was ingested.\n"
                 f"sha256: {parsed.sha256}\n{len(parsed.errors)} problem(s):\n"
-                + "".join(f"- {e}\n" for e in parsed.errors), encoding="utf-8")
+                + "".join(f"- {e}\n" for e in parsed.errors),
+                encoding="utf-8",
+            )
             continue
         report.unlink(missing_ok=True)
         for review in parsed.reviews:
             rows[(review["image_id"], review["reviewer"])] = {
-                "review_id": hashlib.sha256(f"{review['image_id']}|{review['reviewer']}".encode()).hexdigest()[:16],
-                "image_id": review["image_id"], "batch": known[review["image_id"]], "reviewer": review["reviewer"],
-                "labels": review["labels"], "relevance": review["relevance"], "flags": review["flags"],
-                "notes": review["notes"], "source_file": path.name, "source_sha256": parsed.sha256,
+                "review_id": hashlib.sha256(f"{review['image_id']}|{review['reviewer']}".encode()).hexdigest()[
+                    :16
+                ],
+                "image_id": review["image_id"],
+                "batch": known[review["image_id"]],
+                "reviewer": review["reviewer"],
+                "labels": review["labels"],
+                "relevance": review["relevance"],
+                "flags": review["flags"],
+                "notes": review["notes"],
+                "source_file": path.name,
+                "source_sha256": parsed.sha256,
             }
     df = pd.DataFrame(list(rows.values()), columns=REVIEW_COLUMNS)
     df["relevance"] = df["relevance"].astype("Int64")
@@ -353,11 +464,17 @@ def inbox_fingerprint(inbox: Path) -> str:
 
 # --------------------------------------------------------------------------- humans as raters
 
+
 def human_majority(reviews: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Per image, the labels more than half of its reviewers chose (a tie leaves the label out)."""
     rows = []
     for image_id, group in reviews.groupby("image_id", sort=True):
         counts = {label: sum(label in set(chosen) for chosen in group["labels"]) for label in labels}
-        rows.append({"image_id": image_id, "labels": [l for l in labels if counts[l] * 2 > len(group)],
-                     "n_reviewers": len(group)})
+        rows.append(
+            {
+                "image_id": image_id,
+                "labels": [lab for lab in labels if counts[lab] * 2 > len(group)],
+                "n_reviewers": len(group),
+            }
+        )
     return pd.DataFrame(rows, columns=["image_id", "labels", "n_reviewers"])

@@ -7,14 +7,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.errors import WorkbenchConfigError
 from workbench_dagster.keys import sanitize_key
-from workbench_dagster.storage.landing import find_landing_folder, read_landing_folder
+from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.scenario.scenario import derive_seed, expand_batch, make_spec
+from workbench_dagster.storage.landing import find_landing_folder, read_landing_folder
 
-PROMPT_COLUMNS = ["image_id", "batch", "index", "prompt", "spec_json", "reference_labels", "reference_caption",
-                  "seed", "source", "source_file"]
+PROMPT_COLUMNS = [
+    "image_id",
+    "batch",
+    "index",
+    "prompt",
+    "spec_json",
+    "reference_labels",
+    "reference_caption",
+    "seed",
+    "source",
+    "source_file",
+]
 
 
 def batch_prompts(config: WorkbenchConfig, batch: str) -> pd.DataFrame:
@@ -36,12 +46,20 @@ def landing_prompts(folder: Path, batch: str, seed: int) -> pd.DataFrame:
     landed = read_landing_folder(folder)
     rows = []
     for index, file in enumerate(landed.files):
-        rows.append({
-            "image_id": f"{batch}-{sanitize_key(Path(file.name).stem)}-{file.sha256[:8]}",
-            "batch": batch, "index": index, "prompt": None, "spec_json": None, "reference_labels": [],
-            "reference_caption": None, "seed": derive_seed(seed, batch, file.name), "source": "folder",
-            "source_file": str(file.path),
-        })
+        rows.append(
+            {
+                "image_id": f"{batch}-{sanitize_key(Path(file.name).stem)}-{file.sha256[:8]}",
+                "batch": batch,
+                "index": index,
+                "prompt": None,
+                "spec_json": None,
+                "reference_labels": [],
+                "reference_caption": None,
+                "seed": derive_seed(seed, batch, file.name),
+                "source": "folder",
+                "source_file": str(file.path),
+            }
+        )
     return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
 
 

@@ -24,8 +24,10 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "workbench.yaml"
 def _env_var_name(value: str) -> str:
     """A key pasted where its variable's name belongs would end up in error messages and logs."""
     if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
-        raise ValueError("expected the NAME of an environment variable (capitals, digits and '_', such as "
-                         "GOOGLE_API_KEY), not the key itself")
+        raise ValueError(
+            "expected the NAME of an environment variable (capitals, digits and '_', such as "
+            "GOOGLE_API_KEY), not the key itself"
+        )
     return value
 
 
@@ -48,7 +50,9 @@ class BatchConfig(Strict):
     @classmethod
     def _clean_key(cls, value: str) -> str:
         if sanitize_key(value) != value:
-            raise ValueError(f"batch id must use only letters, digits, '-', '_' and '.' (try {sanitize_key(value)!r})")
+            raise ValueError(
+                f"batch id must use only letters, digits, '-', '_' and '.' (try {sanitize_key(value)!r})"
+            )
         return value
 
 
@@ -68,12 +72,16 @@ class ImagesConfig(Strict):
     timeout_s: float = Field(120.0, gt=0, le=3600)
 
     @model_validator(mode="after")
-    def _diffusers_model(self) -> "ImagesConfig":
+    def _diffusers_model(self) -> ImagesConfig:
         if self.backend == "diffusers" and not self.model:
-            raise ValueError("images: backend 'diffusers' needs `model` (e.g. black-forest-labs/FLUX.1-schnell, "
-                             "stabilityai/sdxl-turbo, or a local folder)")
+            raise ValueError(
+                "images: backend 'diffusers' needs `model` (e.g. black-forest-labs/FLUX.1-schnell, "
+                "stabilityai/sdxl-turbo, or a local folder)"
+            )
         if self.backend == "gemini" and not self.model:
-            raise ValueError("images: backend 'gemini' needs `model`, a Gemini image model such as gemini-2.5-flash-image")
+            raise ValueError(
+                "images: backend 'gemini' needs `model`, a Gemini image model such as gemini-2.5-flash-image"
+            )
         return self
 
 
@@ -99,7 +107,7 @@ class TextModelConfig(Strict):
         return key_env_for(self.backend, self.api_key_env)
 
     @model_validator(mode="after")
-    def _api_model(self) -> "TextModelConfig":
+    def _api_model(self) -> TextModelConfig:
         if self.backend != "template" and not self.model:
             raise ValueError(f"backend {self.backend!r} needs `model`, the provider's model name")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
@@ -158,26 +166,34 @@ class ModelConfig(Strict):
         return key_env_for(self.backend, self.api_key_env)
 
     @model_validator(mode="after")
-    def _api_fields(self) -> "ModelConfig":
+    def _api_fields(self) -> ModelConfig:
         if self.backend in ("gemini", "openai") and not self.model:
-            raise ValueError(f"models[{self.id}]: backend {self.backend!r} needs `model`, the provider's model name "
-                             "(e.g. gemini-2.5-flash, gpt-4o-mini, Qwen/Qwen2-VL-7B-Instruct on vLLM)")
+            raise ValueError(
+                f"models[{self.id}]: backend {self.backend!r} needs `model`, the provider's model name "
+                "(e.g. gemini-2.5-flash, gpt-4o-mini, Qwen/Qwen2-VL-7B-Instruct on vLLM)"
+            )
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"models[{self.id}].base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+            raise ValueError(
+                f"models[{self.id}].base_url: expected an http:// or https:// URL, got {self.base_url!r}"
+            )
         return self
 
     @model_validator(mode="after")
-    def _model_named(self) -> "ModelConfig":
+    def _model_named(self) -> ModelConfig:
         if self.backend == "transformers" and not self.model:
-            raise ValueError(f"models[{self.id}]: backend 'transformers' needs `model` (a hub id such as "
-                             "Qwen/Qwen2-VL-2B-Instruct, or a local folder)")
+            raise ValueError(
+                f"models[{self.id}]: backend 'transformers' needs `model` (a hub id such as "
+                "Qwen/Qwen2-VL-2B-Instruct, or a local folder)"
+            )
         return self
 
     @field_validator("id")
     @classmethod
     def _clean_key(cls, value: str) -> str:
         if sanitize_key(value) != value:
-            raise ValueError(f"model id must use only letters, digits, '-', '_' and '.' (try {sanitize_key(value)!r})")
+            raise ValueError(
+                f"model id must use only letters, digits, '-', '_' and '.' (try {sanitize_key(value)!r})"
+            )
         return value
 
 
@@ -208,7 +224,9 @@ class GraphConfig(Strict):
     k: int = Field(10, ge=1, le=200)
     min_similarity: float = Field(0.2, ge=-1, le=1)
     layer_weights: LayerWeights = LayerWeights()
-    variants: list[GraphVariant] = Field(default=["labels", "labels_captions", "labels_captions_comments"], min_length=1)
+    variants: list[GraphVariant] = Field(
+        default=["labels", "labels_captions", "labels_captions_comments"], min_length=1
+    )
     approximate_above: int = Field(20_000, ge=2)  # above this many images, kNN uses an approximate (faiss) index
     max_cluster_size: int = Field(32, ge=2)  # hierarchical Leiden splits communities larger than this
     resolution: float = Field(1.0, gt=0)
@@ -225,7 +243,7 @@ class GraphConfig(Strict):
         return value
 
     @model_validator(mode="after")
-    def _label_layer_weighs(self) -> "GraphConfig":
+    def _label_layer_weighs(self) -> GraphConfig:
         if self.layer_weights.label <= 0:
             raise ValueError("layer_weights.label must be > 0: every variant is built on label overlap")
         return self
@@ -254,7 +272,7 @@ class WorkbenchConfig(Strict):
     source_path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "WorkbenchConfig":
+    def _consistent(self) -> WorkbenchConfig:
         batch_ids = [b.id for b in self.batches]
         if len(set(batch_ids)) != len(batch_ids):
             raise ValueError("batches: batch ids must be unique")
@@ -262,10 +280,12 @@ class WorkbenchConfig(Strict):
         if len(set(model_ids)) != len(model_ids):
             raise ValueError("models: model ids must be unique")
         if self.baseline.train_batch not in batch_ids:
-            raise ValueError(f"baseline.train_batch: {self.baseline.train_batch!r} is not one of the batches {batch_ids}")
+            raise ValueError(
+                f"baseline.train_batch: {self.baseline.train_batch!r} is not one of the batches {batch_ids}"
+            )
         return self
 
-    def resolve(self, base: Path) -> "WorkbenchConfig":
+    def resolve(self, base: Path) -> WorkbenchConfig:
         """Relative paths in the YAML are relative to the YAML file, wherever the process runs."""
         updates = {}
         for name in ("scenario", "data_dir", "warehouse", "landing_dir"):
@@ -320,5 +340,5 @@ def load_config(path: str | Path | None = None) -> WorkbenchConfig:
     path = Path(path) if path else config_path_from_env()
     config = load_yaml_model(path, WorkbenchConfig).resolve(path.resolve().parent)
     config = config.model_copy(update={"source_path": path.resolve()})
-    config.scenario_data  # a broken scenario file stops the code location load too
+    _ = config.scenario_data  # a broken scenario file stops the code location load too
     return config

@@ -90,7 +90,7 @@ class Scenario(BaseModel):
     comments: CommentGrammar
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> "Scenario":
+    def _references_resolve(self) -> Scenario:
         """Every label, element and crowd size a scene names must exist, or references would lie."""
         known = set(self.label_ids)
         problems: list[str] = []
@@ -100,8 +100,16 @@ class Scenario(BaseModel):
             problems += [f"elements.{name}.labels: unknown label {x!r}" for x in element.labels if x not in known]
         for name, scene in self.scene_types.items():
             problems += [f"scene_types.{name}.labels: unknown label {x!r}" for x in scene.labels if x not in known]
-            problems += [f"scene_types.{name}.elements: unknown element {x!r}" for x in scene.elements if x not in self.elements]
-            problems += [f"scene_types.{name}.crowd_sizes: unknown crowd size {x!r}" for x in scene.crowd_sizes if x not in self.crowd_sizes]
+            problems += [
+                f"scene_types.{name}.elements: unknown element {x!r}"
+                for x in scene.elements
+                if x not in self.elements
+            ]
+            problems += [
+                f"scene_types.{name}.crowd_sizes: unknown crowd size {x!r}"
+                for x in scene.crowd_sizes
+                if x not in self.crowd_sizes
+            ]
             if scene.text_language and scene.text_language not in self.movement.slogans:
                 problems.append(f"scene_types.{name}.text_language: no slogans for {scene.text_language!r}")
         if len(known) != len(self.taxonomy):

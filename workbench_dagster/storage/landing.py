@@ -40,7 +40,8 @@ def _visible_files(folder: Path) -> list[Path]:
 
 def read_landing_folder(folder: Path) -> LandingBatch:
     files = tuple(
-        LandedFile(name=p.name, path=p, sha256=hashlib.sha256(p.read_bytes()).hexdigest()) for p in _visible_files(folder)
+        LandedFile(name=p.name, path=p, sha256=hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in _visible_files(folder)
     )
     return LandingBatch(batch=landing_batch_key(folder.name), folder=folder, files=files)
 

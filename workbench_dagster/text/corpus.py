@@ -16,24 +16,53 @@ def label_text(labels, label_names: dict[str, str]) -> str:
     return ", ".join(label_names.get(label, label) for label in labels)
 
 
-def collect_texts(model: str, captions: pd.DataFrame, comments: pd.DataFrame, prompts: pd.DataFrame,
-                  label_names: dict[str, str]) -> pd.DataFrame:
+def collect_texts(
+    model: str, captions: pd.DataFrame, comments: pd.DataFrame, prompts: pd.DataFrame, label_names: dict[str, str]
+) -> pd.DataFrame:
     rows = []
     for r in captions.to_dict("records"):
         if r["parse_status"] in ("invalid", "error"):
             continue
         if r["caption"]:
-            rows.append({"text_id": f"{r['image_id']}:caption", "image_id": r["image_id"], "batch": r["batch"],
-                         "source": "caption", "text": r["caption"]})
-        rows.append({"text_id": f"{r['image_id']}:labels", "image_id": r["image_id"], "batch": r["batch"],
-                     "source": "labels", "text": label_text(r["labels"], label_names)})
+            rows.append(
+                {
+                    "text_id": f"{r['image_id']}:caption",
+                    "image_id": r["image_id"],
+                    "batch": r["batch"],
+                    "source": "caption",
+                    "text": r["caption"],
+                }
+            )
+        rows.append(
+            {
+                "text_id": f"{r['image_id']}:labels",
+                "image_id": r["image_id"],
+                "batch": r["batch"],
+                "source": "labels",
+                "text": label_text(r["labels"], label_names),
+            }
+        )
     for r in comments.to_dict("records"):
-        rows.append({"text_id": r["comment_id"], "image_id": r["image_id"], "batch": r["batch"],
-                     "source": "comment", "text": r["text"]})
+        rows.append(
+            {
+                "text_id": r["comment_id"],
+                "image_id": r["image_id"],
+                "batch": r["batch"],
+                "source": "comment",
+                "text": r["text"],
+            }
+        )
     for r in prompts.to_dict("records"):
         if r.get("reference_caption"):
-            rows.append({"text_id": f"{r['image_id']}:reference", "image_id": r["image_id"], "batch": r["batch"],
-                         "source": "reference", "text": r["reference_caption"]})
+            rows.append(
+                {
+                    "text_id": f"{r['image_id']}:reference",
+                    "image_id": r["image_id"],
+                    "batch": r["batch"],
+                    "source": "reference",
+                    "text": r["reference_caption"],
+                }
+            )
     df = pd.DataFrame(rows, columns=[c for c in TEXT_COLUMNS if c != "model"])
     df.insert(3, "model", model)
     return df
@@ -50,7 +79,9 @@ def preprocess_texts(texts: pd.DataFrame, languages: tuple[str, ...]) -> pd.Data
     return out[PREPROCESSED_COLUMNS]
 
 
-def embed_texts(texts: pd.DataFrame, embedder, embedder_name: str, batch_size: int, cache=None) -> tuple[pd.DataFrame, int]:
+def embed_texts(
+    texts: pd.DataFrame, embedder, embedder_name: str, batch_size: int, cache=None
+) -> tuple[pd.DataFrame, int]:
     """Returns the embeddings and how many texts the model actually encoded (cache misses)."""
     import numpy as np
 

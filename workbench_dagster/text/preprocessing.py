@@ -8,8 +8,8 @@ Lemmas come from simplemma in the language lingua detects; all data ship with th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import emoji
 import simplemma

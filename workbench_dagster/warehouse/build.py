@@ -13,7 +13,7 @@ from __future__ import annotations
 import graphlib
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -129,7 +129,9 @@ def _populate(
 ) -> tuple[dict[str, int], dict[str, int]]:
     views: dict[str, int] = {}
     for name, folder in sources.items():
-        pattern = _literal(str(folder if folder.is_file() else folder / "**" / "*.parquet"))  # `**` also matches files directly in folder
+        pattern = _literal(
+            str(folder if folder.is_file() else folder / "**" / "*.parquet")
+        )  # `**` also matches files directly in folder
         try:
             con.execute(
                 f"CREATE VIEW {_quote(name)} AS SELECT * FROM "
@@ -166,7 +168,7 @@ def build_warehouse(tables_dir: Path, sql_dir: Path, target: Path) -> dict:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    built_at = datetime.now(timezone.utc)
+    built_at = datetime.now(UTC)
     try:
         with duckdb.connect(str(tmp)) as con:
             views, models = _populate(con, sources, files, deps, order, built_at)
@@ -177,7 +179,13 @@ def build_warehouse(tables_dir: Path, sql_dir: Path, target: Path) -> dict:
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
-    return {"path": str(target), "views": views, "models": models, "order": order, "built_at": built_at.isoformat()}
+    return {
+        "path": str(target),
+        "views": views,
+        "models": models,
+        "order": order,
+        "built_at": built_at.isoformat(),
+    }
 
 
 def query(path: Path, sql: str) -> pd.DataFrame:

@@ -28,13 +28,22 @@ _MODELS = {}
 class CaptionBertscore(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}),
+            description=_DESCRIPTION,
+            citation="",
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
+            ),
         )
 
     def _compute(self, predictions, references, model_type=None, num_layers=6, batch_size=32, device="cpu"):
         from workbench_dagster.evaluation.bertscore import bertscore
 
-        return bertscore(list(predictions), list(references), model_type=model_type, num_layers=num_layers,
-                         batch_size=batch_size, device=device)
+        return bertscore(
+            list(predictions),
+            list(references),
+            model_type=model_type,
+            num_layers=num_layers,
+            batch_size=batch_size,
+            device=device,
+        )

@@ -22,14 +22,17 @@ Returns:
 class CaptionCosine(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}),
+            description=_DESCRIPTION,
+            citation="",
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
+            ),
         )
 
     def _compute(self, predictions, references, model="packaged:all-MiniLM-L6-v2", batch_size=64):
-        from workbench_dagster.text.embeddings import TextEmbedder
         from workbench_dagster.evaluation.metrics import rowwise_cosine
+        from workbench_dagster.text.embeddings import TextEmbedder
 
         if not predictions:
             return {"cosine": None, "per_sample": []}

@@ -33,10 +33,12 @@ class MultilabelClassification(evaluate.Metric):
             description=_DESCRIPTION,
             citation="",
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({
-                "predictions": datasets.Sequence(datasets.Value("string")),
-                "references": datasets.Sequence(datasets.Value("string")),
-            }),
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Sequence(datasets.Value("string")),
+                    "references": datasets.Sequence(datasets.Value("string")),
+                }
+            ),
         )
 
     def _compute(self, predictions, references, labels=None):
@@ -58,10 +60,18 @@ class MultilabelClassification(evaluate.Metric):
             out[f"jaccard_{average}"] = float(jaccard_score(t, p, average=average, zero_division=0))
         precision, recall, f1, support = precision_recall_fscore_support(t, p, average=None, zero_division=0)
         out["per_label"] = {
-            label: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                    "support": int(support[i])}
+            label: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
             for i, label in enumerate(labels)
         }
-        out["per_sample_accuracy"] = [float(x) for x in np.where(
-            (t | p).sum(axis=1) == 0, 1.0, (t & p).sum(axis=1) / np.maximum((t | p).sum(axis=1), 1))]
+        out["per_sample_accuracy"] = [
+            float(x)
+            for x in np.where(
+                (t | p).sum(axis=1) == 0, 1.0, (t & p).sum(axis=1) / np.maximum((t | p).sum(axis=1), 1)
+            )
+        ]
         return out
