@@ -10,7 +10,7 @@ from resources.workbench import WorkbenchResource
 from workbench_dagster.generation.comments import generate_comments
 from workbench_dagster.generation.images import contact_sheet, make_images
 from workbench_dagster.scenario.batches import batch_prompts, comment_spec
-from workbench_dagster.scenario.scenario import derive_seed
+from workbench_dagster.scenario.prompts import derive_seed
 
 EAGER = dg.AutomationCondition.eager()
 COMMENT_COLUMNS = ["comment_id", "image_id", "batch", "lang", "text", "hashtags", "emojis"]

@@ -162,7 +162,6 @@ def build_review_assets(config: WorkbenchConfig) -> list:
         first, so the same corrections never train twice), and both versions are scored side by side on
         held-out images neither saw, with a paired interval on the difference: did the corrections help?"""
         from workbench_dagster.captioning.baseline_registry import training_set
-        from workbench_dagster.generation.procedural import decode_image
         from workbench_dagster.reviews.corrections import (
             VERSION_COLUMNS,
             compare_versions,
@@ -171,6 +170,7 @@ def build_review_assets(config: WorkbenchConfig) -> list:
             held_out_for_versions,
         )
         from workbench_dagster.reviews.queue import human_majority
+        from workbench_dagster.storage.media import decode_image
 
         cfg = workbench.config
         model_id = context.partition_key

@@ -32,6 +32,6 @@ def tiny_config_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def scenario():
-    from workbench_dagster.scenario.scenario import load_scenario
+    from workbench_dagster.scenario.scenario_file import load_scenario
 
     return load_scenario(ROOT / "scenarios" / "atropia.yaml")

@@ -111,7 +111,8 @@ def requests_() -> list[CaptionRequest]:
     from pathlib import Path
 
     from workbench_dagster.generation.procedural import render_image
-    from workbench_dagster.scenario.scenario import expand_batch, load_scenario
+    from workbench_dagster.scenario.prompts import expand_batch
+    from workbench_dagster.scenario.scenario_file import load_scenario
 
     scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "atropia.yaml")
     prompts = expand_batch(scenario, "b-vlm", 3, seed=5)

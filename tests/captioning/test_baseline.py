@@ -14,8 +14,10 @@ from workbench_dagster.captioning.baseline import (
     train_baseline,
     training_fingerprint,
 )
-from workbench_dagster.generation.procedural import decode_image, render_image
-from workbench_dagster.scenario.scenario import expand_batch, load_scenario
+from workbench_dagster.generation.procedural import render_image
+from workbench_dagster.scenario.prompts import expand_batch
+from workbench_dagster.scenario.scenario_file import load_scenario
+from workbench_dagster.storage.media import decode_image
 
 SCENARIO = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "atropia.yaml")
 TAXONOMY = SCENARIO.label_ids

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from workbench_dagster.generation import comments as comments_module
 from workbench_dagster.generation.comments import generate_comments
-from workbench_dagster.scenario.scenario import expand_batch
+from workbench_dagster.scenario.prompts import expand_batch
 
 
 def first_spec(scenario):

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from workbench_dagster.generation.procedural import FLYER_WORDS, LAYOUTS, decode_image, image_sha256, render_image
-from workbench_dagster.scenario.scenario import expand_batch
+from workbench_dagster.generation.procedural import FLYER_WORDS, LAYOUTS, render_image
+from workbench_dagster.scenario.prompts import expand_batch
+from workbench_dagster.storage.image_store import sha256_bytes
+from workbench_dagster.storage.media import decode_image
 
 W, H = 160, 120
 BASE = {
@@ -151,10 +153,10 @@ def test_truncated_png_is_rejected():
         decode_image(data[: len(data) // 2])
 
 
-def test_image_sha256():
+def test_sha256_bytes():
     data = render_image(spec(), 32, 32, seed=1)
-    assert image_sha256(data) == hashlib.sha256(data).hexdigest()
-    assert len(image_sha256(b"")) == 64
+    assert sha256_bytes(data) == hashlib.sha256(data).hexdigest()
+    assert len(sha256_bytes(b"")) == 64
 
 
 @pytest.fixture
@@ -162,7 +164,7 @@ def fallback_fonts(monkeypatch):
     """Without matplotlib's DejaVu, and on a Pillow whose default font takes no size."""
     from PIL import ImageFont
 
-    from workbench_dagster.generation import procedural
+    from workbench_dagster.generation import lettering
 
     bitmap = ImageFont.load_default
 
@@ -171,11 +173,11 @@ def fallback_fonts(monkeypatch):
             raise TypeError("load_default() got an unexpected keyword argument 'size'")
         return bitmap()
 
-    procedural._font.cache_clear()
-    monkeypatch.setattr(procedural, "_matplotlib_font", lambda: None)
+    lettering._font.cache_clear()
+    monkeypatch.setattr(lettering, "_matplotlib_font", lambda: None)
     monkeypatch.setattr(ImageFont, "load_default", sizeless)
     yield
-    procedural._font.cache_clear()
+    lettering._font.cache_clear()
 
 
 def test_text_still_renders_with_the_fallback_font(fallback_fonts):

@@ -37,7 +37,7 @@ def cards_and_captions(scenario):
 @pytest.fixture(scope="module")
 def scenario():
     from tests.helpers import ROOT
-    from workbench_dagster.scenario.scenario import load_scenario
+    from workbench_dagster.scenario.scenario_file import load_scenario
 
     return load_scenario(ROOT / "scenarios" / "atropia.yaml")
 

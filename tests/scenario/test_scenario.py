@@ -3,7 +3,8 @@ from pathlib import Path
 
 import yaml
 
-from workbench_dagster.scenario.scenario import expand_batch, load_scenario
+from workbench_dagster.scenario.prompts import expand_batch
+from workbench_dagster.scenario.scenario_file import load_scenario
 
 
 def test_expansion_is_seeded_and_reproducible(scenario):

@@ -209,7 +209,7 @@ class TransformersVLMBackend:
     def caption_batch(self, requests: list[CaptionRequest], prompt: str, labels: list[str]) -> list[RawAnswer]:
         """Answers in request order. An undecodable image fails the call with its id in the reason
         (BackendError, not retryable); the caller can retry the others one by one."""
-        from workbench_dagster.generation.procedural import decode_image
+        from workbench_dagster.storage.media import decode_image
 
         images = []
         for request in requests:

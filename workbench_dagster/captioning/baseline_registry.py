@@ -38,7 +38,7 @@ def ensure_baseline(
     device: str,
 ) -> dict:
     from workbench_dagster.captioning.baseline import BaselineModel, train_baseline, training_fingerprint
-    from workbench_dagster.generation.procedural import decode_image
+    from workbench_dagster.storage.media import decode_image
 
     train = training_set(prompts, images)
     taxonomy = config.scenario_data.label_ids

@@ -78,7 +78,7 @@ def caption_with_baseline(
 ) -> tuple[list[dict], int]:
     """Returns (rows in input order, number of images the model actually ran on)."""
     from workbench_dagster.captioning.baseline import template_caption
-    from workbench_dagster.generation.procedural import decode_image
+    from workbench_dagster.storage.media import decode_image
 
     rows: dict[str, dict] = {}
     pending: list[tuple[ImageInput, str, object]] = []

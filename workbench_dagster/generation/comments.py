@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 
-from workbench_dagster.scenario.scenario import Scenario, derive_seed
+from workbench_dagster.scenario.prompts import derive_seed
+from workbench_dagster.scenario.scenario_file import Scenario
 
 # Spec fields a comment may mention, and the scenario list each one was drawn from.
 SPEC_FIELDS = {"demand": "demands", "theme": "themes", "sentiment": "sentiments"}

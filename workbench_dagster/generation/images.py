@@ -15,7 +15,7 @@ IMAGE_COLUMNS = ["image_id", "batch", "sha256", "uri", "width", "height", "sourc
 
 
 def _stored_row(row: dict, store: ImageStore, data: bytes) -> dict:
-    from workbench_dagster.generation.procedural import decode_image
+    from workbench_dagster.storage.media import decode_image
 
     try:
         image = decode_image(data)

@@ -405,7 +405,7 @@ def baseline_visual_features(
 ) -> dict:
     """image_id -> the baseline's penultimate-layer vector, for the images that decode."""
     from workbench_dagster.captioning.baseline import BaselineModel
-    from workbench_dagster.generation.procedural import decode_image
+    from workbench_dagster.storage.media import decode_image
 
     wanted = images[(images["status"] == "ok") & images["image_id"].isin(set(image_ids))].drop_duplicates(
         "image_id"

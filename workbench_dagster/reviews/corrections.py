@@ -71,7 +71,7 @@ def ensure_corrected_checkpoint(
 ) -> tuple[str, str, bool]:
     """(fingerprint, checkpoint path, trained now?) for a training set with corrected labels."""
     from workbench_dagster.captioning.baseline import train_baseline, training_fingerprint
-    from workbench_dagster.generation.procedural import decode_image
+    from workbench_dagster.storage.media import decode_image
 
     taxonomy = config.scenario_data.label_ids
     labels = [list(x) for x in corrected["reference_labels"]]

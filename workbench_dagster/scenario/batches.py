@@ -10,7 +10,7 @@ import pandas as pd
 from workbench_dagster.errors import WorkbenchConfigError
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.scenario.config import WorkbenchConfig
-from workbench_dagster.scenario.scenario import derive_seed, expand_batch, make_spec
+from workbench_dagster.scenario.prompts import derive_seed, expand_batch, make_spec
 from workbench_dagster.storage.landing import find_landing_folder, read_landing_folder
 
 PROMPT_COLUMNS = [

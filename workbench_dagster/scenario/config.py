@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
 from workbench_dagster.keys import sanitize_key
-from workbench_dagster.scenario.scenario import Scenario, load_scenario
+from workbench_dagster.scenario.scenario_file import Scenario, load_scenario
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "workbench.yaml"
 

@@ -379,7 +379,7 @@ def checked_tables(config: WorkbenchConfig) -> list[str]:
 
 def undecodable_images(images: pd.DataFrame, read) -> list[str]:
     """Rows marked ok whose stored bytes no longer decode: a corrupted store, not a landing mistake."""
-    from workbench_dagster.generation.procedural import decode_image
+    from workbench_dagster.storage.media import decode_image
 
     bad = []
     for image_id, uri in images.loc[images["status"] == "ok", ["image_id", "uri"]].itertuples(index=False):
