@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 from upath import UPath
 
-from workbench_dagster.storage.image_store import read_parquet, write_parquet_atomic
+from workbench_dagster.storage.atomic import read_parquet, write_parquet_atomic
 
 
 class ParquetUPathIOManager(dg.UPathIOManager):

@@ -7,7 +7,8 @@ import pytest
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.freshness import Stage, needs_refresh, plan_refresh
 from workbench_dagster.keys import sanitize_key
-from workbench_dagster.storage.image_store import ImageStore, read_parquet, write_parquet_atomic
+from workbench_dagster.storage.atomic import read_parquet, write_parquet_atomic
+from workbench_dagster.storage.image_store import ImageStore
 from workbench_dagster.storage.landing import scan_landing
 
 ROOT = Path(__file__).resolve().parents[2]

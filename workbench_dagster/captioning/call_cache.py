@@ -13,7 +13,7 @@ import os
 
 from upath import UPath
 
-from workbench_dagster.storage.image_store import write_bytes_atomic
+from workbench_dagster.storage.atomic import write_bytes_atomic
 
 SCHEMA_VERSION = "caption-v1"
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from upath import UPath
 
-from workbench_dagster.storage.image_store import write_bytes_atomic
+from workbench_dagster.storage.atomic import write_bytes_atomic
 
 CONTENT_FLAGS = ("graphic_violence", "identifiable_minor", "personal_data", "misleading_text", "not_relevant")
 QUEUE_PER_BATCH = 20
