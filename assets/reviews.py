@@ -10,7 +10,8 @@ from assets.partitions import BATCH_PARTITIONS, model_partitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
 from workbench_dagster.evaluation.scores import human_eval_scores as human_eval_scores_of
-from workbench_dagster.reviews.queue import ingest_inbox, select_for_review, write_queue
+from workbench_dagster.reviews.inbox import ingest_inbox
+from workbench_dagster.reviews.queue import select_for_review, write_queue
 from workbench_dagster.scenario.config import WorkbenchConfig
 
 EAGER = dg.AutomationCondition.eager()
@@ -169,7 +170,7 @@ def build_review_assets(config: WorkbenchConfig) -> list:
             ensure_corrected_checkpoint,
             held_out_for_versions,
         )
-        from workbench_dagster.reviews.queue import human_majority
+        from workbench_dagster.reviews.inbox import human_majority
         from workbench_dagster.storage.media import decode_image
 
         cfg = workbench.config

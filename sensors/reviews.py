@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.partitions import BATCH_PARTITIONS
 from resources.workbench import WorkbenchResource
-from workbench_dagster.reviews.queue import inbox_fingerprint, review_files
+from workbench_dagster.reviews.inbox import inbox_fingerprint, review_files
 
 
 def build_review_sensor(review_job) -> dg.SensorDefinition:

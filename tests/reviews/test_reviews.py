@@ -11,15 +11,8 @@ import pandas as pd
 import pytest
 
 from workbench_dagster.evaluation.scores import human_agreement, human_eval_scores
-from workbench_dagster.reviews.queue import (
-    CONTENT_FLAGS,
-    human_majority,
-    inbox_fingerprint,
-    ingest_inbox,
-    report_path,
-    select_for_review,
-    write_queue,
-)
+from workbench_dagster.reviews.inbox import human_majority, inbox_fingerprint, ingest_inbox, report_path
+from workbench_dagster.reviews.queue import CONTENT_FLAGS, select_for_review, write_queue
 
 LABELS = ["protest", "flyer", "selfie"]
 KNOWN = {"b1-0": "b1", "b1-1": "b1", "b1-2": "b1", "b2-0": "b2"}

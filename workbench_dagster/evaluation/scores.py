@@ -381,7 +381,7 @@ def _ok(captions: pd.DataFrame) -> pd.DataFrame:
 def human_agreement(batch: str, captions: pd.DataFrame, reviews: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Agreement among reviewers, and between each model and the reviewers' majority, on reviewed images."""
     from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS, label_agreement
-    from workbench_dagster.reviews.queue import human_majority
+    from workbench_dagster.reviews.inbox import human_majority
 
     rows = []
     if len(reviews):
@@ -418,7 +418,7 @@ def human_eval_scores(
     """Each model scored against the reviewers' majority labels on the reviewed images, next to its
     score against the construction reference on the same images: where they differ, the reference
     or the taxonomy deserves a second look."""
-    from workbench_dagster.reviews.queue import human_majority
+    from workbench_dagster.reviews.inbox import human_majority
 
     if reviews.empty:
         return pd.DataFrame(columns=HUMAN_EVAL_COLUMNS)

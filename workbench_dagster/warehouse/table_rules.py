@@ -24,7 +24,8 @@ from workbench_dagster.networks.variants import (
     NETWORK_COMPARISON_COLUMNS,
 )
 from workbench_dagster.reviews.corrections import VERSION_COLUMNS
-from workbench_dagster.reviews.queue import CONTENT_FLAGS, QUEUE_COLUMNS, REVIEW_COLUMNS
+from workbench_dagster.reviews.inbox import REVIEW_COLUMNS
+from workbench_dagster.reviews.queue import CONTENT_FLAGS, QUEUE_COLUMNS
 from workbench_dagster.scenario.batches import PROMPT_COLUMNS
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.text.corpus import EMBEDDING_COLUMNS, PREPROCESSED_COLUMNS
