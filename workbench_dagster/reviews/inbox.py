@@ -77,27 +77,42 @@ def _rating(value, where: str, errors: list[str]) -> int | None:
     return int(number)
 
 
-def _check_review(
-    where: str,
-    image_id,
-    labels: list[str],
-    flags: list[str],
-    known: dict[str, str],
-    taxonomy: set[str],
-    allowed_flags: set[str],
-    errors: list[str],
+@dataclass(frozen=True)
+class _Allowed:
+    """What a review may name: image id -> batch, the taxonomy's labels, the content flags."""
+
+    images: dict[str, str]
+    labels: set[str]
+    flags: set[str]
+
+
+def _add_review(
+    parsed: ParsedFile, allowed: _Allowed, where: str, image_id, reviewer, labels, flags, rating, notes
 ) -> None:
-    if image_id not in known:
-        errors.append(f"{where}: unknown image id {image_id!r}")
+    """The review is kept even when it breaks a rule: the duplicate check needs every row, and the
+    rules' errors already reject the whole file."""
+    if image_id not in allowed.images:
+        parsed.errors.append(f"{where}: unknown image id {image_id!r}")
     for label in labels:
-        if label not in taxonomy:
-            errors.append(f"{where}: label {label!r} is not in the taxonomy")
+        if label not in allowed.labels:
+            parsed.errors.append(f"{where}: label {label!r} is not in the taxonomy")
     for flag in flags:
-        if flag not in allowed_flags:
-            errors.append(f"{where}: flag {flag!r} is not one of {', '.join(sorted(allowed_flags))}")
+        if flag not in allowed.flags:
+            parsed.errors.append(f"{where}: flag {flag!r} is not one of {', '.join(sorted(allowed.flags))}")
+    parsed.reviews.append(
+        {
+            "image_id": image_id,
+            "reviewer": reviewer,
+            "labels": sorted(set(labels)),
+            "relevance": rating,
+            "flags": sorted(set(flags)),
+            "notes": notes,
+            "where": where,
+        }
+    )
 
 
-def _parse_label_studio(data, known, taxonomy, allowed_flags, parsed: ParsedFile) -> None:
+def _parse_label_studio(data, allowed: _Allowed, parsed: ParsedFile) -> None:
     if not isinstance(data, list):
         parsed.errors.append("not a Label Studio export: expected a JSON list of tasks")
         return
@@ -137,18 +152,7 @@ def _parse_label_studio(data, known, taxonomy, allowed_flags, parsed: ParsedFile
                     rating = _rating(value.get("rating"), where, parsed.errors)
                 elif kind == "textarea":
                     notes = " ".join(value.get("text") or []) or None
-            _check_review(where, image_id, labels, flags, known, taxonomy, allowed_flags, parsed.errors)
-            parsed.reviews.append(
-                {
-                    "image_id": image_id,
-                    "reviewer": reviewer,
-                    "labels": sorted(set(labels)),
-                    "relevance": rating,
-                    "flags": sorted(set(flags)),
-                    "notes": notes,
-                    "where": where,
-                }
-            )
+            _add_review(parsed, allowed, where, image_id, reviewer, labels, flags, rating, notes)
 
 
 def _split(cell) -> list[str]:
@@ -157,7 +161,7 @@ def _split(cell) -> list[str]:
     return [part.strip() for part in str(cell).replace(";", ",").split(",") if part.strip()]
 
 
-def _parse_sheet(text: str, known, taxonomy, allowed_flags, parsed: ParsedFile) -> None:
+def _parse_sheet(text: str, allowed: _Allowed, parsed: ParsedFile) -> None:
     reader = csv.DictReader(io.StringIO(text))
     missing = {"image_id", "reviewer", "labels"} - set(reader.fieldnames or [])
     if missing:
@@ -175,18 +179,8 @@ def _parse_sheet(text: str, known, taxonomy, allowed_flags, parsed: ParsedFile) 
             parsed.errors.append(f"{where}: filled in but no reviewer")
         rating = _rating(relevance, where, parsed.errors)
         image_id = (row.get("image_id") or "").strip()
-        _check_review(where, image_id, labels, flags, known, taxonomy, allowed_flags, parsed.errors)
-        parsed.reviews.append(
-            {
-                "image_id": image_id,
-                "reviewer": reviewer,
-                "labels": sorted(set(labels)),
-                "relevance": rating,
-                "flags": sorted(set(flags)),
-                "notes": (row.get("notes") or "").strip() or None,
-                "where": where,
-            }
-        )
+        notes = (row.get("notes") or "").strip() or None
+        _add_review(parsed, allowed, where, image_id, reviewer, labels, flags, rating, notes)
 
 
 def parse_review_file(
@@ -201,15 +195,16 @@ def parse_review_file(
     except UnicodeDecodeError as exc:
         parsed.errors.append(f"not UTF-8 text: {exc}")
         return parsed
+    allowed = _Allowed(images=known, labels=set(taxonomy), flags=set(flags))
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             parsed.errors.append(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
             return parsed
-        _parse_label_studio(data, known, set(taxonomy), set(flags), parsed)
+        _parse_label_studio(data, allowed, parsed)
     else:
-        _parse_sheet(text, known, set(taxonomy), set(flags), parsed)
+        _parse_sheet(text, allowed, parsed)
     seen: dict[tuple, str] = {}
     for review in parsed.reviews:
         key = (review["image_id"], review["reviewer"])
