@@ -13,6 +13,8 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -59,6 +61,18 @@ def fake_summary(prompt: str) -> str:
         f"These {size.group(1) if size else '?'} images tell one story, "
         f"told through {labels.group(1) if labels else 'nothing'}."
     )
+
+
+@dataclass(frozen=True)
+class FakeContract:
+    """How tests/backends/test_api_contract.py aims the registered backend of the same name
+    (tests/fakes/<name>_server.py) at this server, and what this provider answers that others don't."""
+
+    serve: Callable[[FakeState], FakeServer]
+    state: type[FakeState] = FakeState
+    base_path: str = ""  # appended to the server's root URL to give the client's base_url
+    wrong_key_status: int = 401  # the HTTP status this provider answers a bad key with
+    structured_mode: str = "text"  # RawAnswer.mode of an answer that came in the structure asked for
 
 
 class FakeServer:

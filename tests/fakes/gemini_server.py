@@ -8,7 +8,7 @@ import base64
 import io
 import json
 
-from .common import FakeServer, FakeState, JsonHandler, fake_summary, pick_labels
+from .common import FakeContract, FakeServer, FakeState, JsonHandler, fake_summary, pick_labels
 
 FAKE_COMMENTS = [
     {"lang": "es", "text": "¡Qué marcha! #NiUnaMás ✊"},
@@ -125,3 +125,6 @@ class GeminiHandler(JsonHandler):
 
 def fake_gemini_server(state: FakeState) -> FakeServer:
     return FakeServer(GeminiHandler, state)
+
+
+CONTRACT = FakeContract(serve=fake_gemini_server, wrong_key_status=400, structured_mode="response_schema")

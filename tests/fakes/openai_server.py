@@ -10,7 +10,7 @@ import base64
 import json
 import time
 
-from .common import FakeServer, FakeState, JsonHandler, fake_summary, pick_labels
+from .common import FakeContract, FakeServer, FakeState, JsonHandler, fake_summary, pick_labels
 
 
 class OpenAIState(FakeState):
@@ -132,3 +132,12 @@ class OpenAIHandler(JsonHandler):
 
 def fake_openai_server(state: OpenAIState) -> FakeServer:
     return FakeServer(OpenAIHandler, state)
+
+
+CONTRACT = FakeContract(
+    serve=fake_openai_server,
+    state=OpenAIState,
+    base_path="/v1",
+    wrong_key_status=401,
+    structured_mode="json_schema",
+)

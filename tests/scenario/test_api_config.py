@@ -70,3 +70,43 @@ def test_the_example_models_file_validates():
     data = yaml.safe_load((ROOT / "examples" / "workbench.models.yaml").read_text(encoding="utf-8"))
     models = [ModelConfig.model_validate(m) for m in data["models"]]
     assert {m.backend for m in models} == {"baseline", "gemini", "openai", "transformers"}
+
+
+def test_default_key_env_per_backend():
+    from workbench_dagster.scenario.config import ModelConfig
+
+    assert ModelConfig(id="a", backend="openai", model="gpt-4o-mini").key_env == "OPENAI_API_KEY"
+    assert ModelConfig(id="b", backend="gemini", model="gemini-2.5-flash").key_env == "GOOGLE_API_KEY"
+
+
+@pytest.mark.parametrize(
+    "overrides,field,kind",
+    [
+        ({"images": {"backend": "dall-e"}}, "images.backend", "image"),
+        ({"comments": {"backend": "dall-e"}}, "comments.backend", "text"),
+        ({"models": [BASE, {"id": "x", "backend": "dall-e"}]}, "models.1.backend", "caption"),
+    ],
+)
+def test_an_unknown_backend_lists_the_registered_names_of_its_kind(tmp_path, overrides, field, kind):
+    from workbench_dagster.backends.registry import names
+
+    path = write_config(tmp_path, **overrides)
+    with pytest.raises(WorkbenchConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert field in message and "'dall-e'" in message and ", ".join(names(kind)) in message
+
+
+def test_loading_the_config_imports_no_provider_sdk():
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    code = (
+        "import sys; from workbench_dagster.scenario.config import DEFAULT_CONFIG, load_config; "
+        "load_config(DEFAULT_CONFIG); "
+        "print(sorted(m for m in ('openai', 'google.genai', 'torch', 'transformers', 'diffusers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

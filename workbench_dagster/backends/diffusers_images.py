@@ -137,3 +137,7 @@ class DiffusersImageBackend:
         buffer = io.BytesIO()
         result.images[0].convert("RGB").save(buffer, format="PNG")
         return buffer.getvalue()
+
+
+def image_backend(images_config, *, device: str, dtype) -> DiffusersImageBackend:
+    return DiffusersImageBackend.from_config(images_config, device=device, dtype=dtype)

@@ -245,35 +245,24 @@ def to_png(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def _missing_key(what: str, env: str) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"{what} needs an API key: set the environment variable {env} (or put it in .env); "
-        "keys come from https://aistudio.google.com/apikey"
-    )
-
-
-def gemini_backend_from_config(model_config, api_key: str | None) -> GeminiBackend:
-    if not api_key:
-        raise _missing_key(f"model {model_config.id!r} (backend gemini)", model_config.key_env)
+def text_backend(config, *, api_key: str, model_id: str) -> GeminiBackend:
     return GeminiBackend(
-        model_id=model_config.id,
-        model=model_config.model or model_config.id,
+        model_id=model_id,
+        model=config.model,
         api_key=api_key,
-        base_url=model_config.base_url,
-        timeout_s=model_config.timeout_s,
-        temperature=model_config.temperature,
-        max_output_tokens=model_config.max_output_tokens,
+        base_url=config.base_url,
+        timeout_s=config.timeout_s,
+        temperature=config.temperature,
+        max_output_tokens=config.max_output_tokens,
     )
 
 
-def gemini_image_backend_from_config(images_config) -> GeminiImageBackend:
-    """`images.backend: gemini`; the key from the environment variable images.api_key_env names."""
-    import os
+def caption_backend(model_config, *, api_key: str) -> GeminiBackend:
+    """The same client answers captions and text; a caption model is known by its configured id."""
+    return text_backend(model_config, api_key=api_key, model_id=model_config.id)
 
-    env = images_config.api_key_env or "GOOGLE_API_KEY"
-    api_key = os.environ.get(env, "").strip()
-    if not api_key:
-        raise _missing_key(f"images (backend gemini, model {images_config.model!r})", env)
+
+def image_backend(images_config, *, api_key: str) -> GeminiImageBackend:
     return GeminiImageBackend(
         model=images_config.model,
         api_key=api_key,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import threading
 
-from workbench_dagster.backends.base import BackendError, BackendUnavailable, CaptionRequest, RawAnswer
+from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer
 from workbench_dagster.captioning.parsing import caption_json_schema
 
 MODES = ("json_schema", "json_object", "text")
@@ -200,19 +200,23 @@ class OpenAICompatBackend:
         return self.write_json(prompt, ["comments"])
 
 
-def openai_backend_from_config(model_config, api_key: str | None) -> OpenAICompatBackend:
-    if not api_key:
-        raise BackendUnavailable(
-            f"model {model_config.id!r} (backend openai) needs an API key: set the environment variable "
-            f"{model_config.key_env} (or put it in .env); for a local server without auth any value works"
-        )
+def _from_config(config, api_key: str, model_id: str, response_mode: str | None) -> OpenAICompatBackend:
     return OpenAICompatBackend(
-        model_id=model_config.id,
-        model=model_config.model or model_config.id,
-        base_url=model_config.base_url,
+        model_id=model_id,
+        model=config.model,
+        base_url=config.base_url,
         api_key=api_key,
-        timeout_s=model_config.timeout_s,
-        temperature=model_config.temperature,
-        max_output_tokens=model_config.max_output_tokens,
-        response_mode=model_config.response_mode,
+        timeout_s=config.timeout_s,
+        temperature=config.temperature,
+        max_output_tokens=config.max_output_tokens,
+        response_mode=response_mode,
     )
+
+
+def caption_backend(model_config, *, api_key: str) -> OpenAICompatBackend:
+    return _from_config(model_config, api_key, model_config.id, model_config.response_mode)
+
+
+def text_backend(text_config, *, api_key: str, model_id: str) -> OpenAICompatBackend:
+    """Comments and summaries are JSON objects whose fields the prompt names: no schema to probe for."""
+    return _from_config(text_config, api_key, model_id, "json_object")

@@ -274,3 +274,7 @@ class TransformersVLMBackend:
             elif isinstance(value, (list, tuple)):
                 ids.update(int(v) for v in value)
         return ids
+
+
+def caption_backend(model_config, *, device: str, dtype) -> TransformersVLMBackend:
+    return TransformersVLMBackend.from_config(model_config, device=device, dtype=dtype)

@@ -8,41 +8,13 @@ the next run asks again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from workbench_dagster.backends.base import BackendError, BackendUnavailable, RawAnswer
+from workbench_dagster.backends.base import BackendError, RawAnswer
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import RetryPolicy, call_with_retry
-
-
-def text_backend_from_config(text_config, purpose: str):
-    """The gemini or openai backend a `TextModelConfig` names; BackendUnavailable names the env var
-    to set when the key is missing. `purpose` ("comments", "summaries") prefixes the model id."""
-    api_key = os.environ.get(text_config.key_env, "").strip()
-    if not api_key:
-        raise BackendUnavailable(
-            f"{purpose} (backend {text_config.backend}, model {text_config.model!r}) needs "
-            f"an API key: set the environment variable {text_config.key_env} (or put it in .env)"
-        )
-    common = {
-        "model_id": f"{purpose}-{text_config.model}",
-        "model": text_config.model,
-        "api_key": api_key,
-        "base_url": text_config.base_url,
-        "timeout_s": text_config.timeout_s,
-        "temperature": text_config.temperature,
-        "max_output_tokens": text_config.max_output_tokens,
-    }
-    if text_config.backend == "gemini":
-        from workbench_dagster.backends.gemini import GeminiBackend
-
-        return GeminiBackend(**common)
-    from workbench_dagster.backends.openai_compat import OpenAICompatBackend
-
-    return OpenAICompatBackend(**common, response_mode="json_object")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 
+from workbench_dagster.backends.registry import make_text_backend
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.captioning.caption_loop import RetryPolicy
-from workbench_dagster.captioning.text_calls import TextJob, run_text_calls, text_backend_from_config
+from workbench_dagster.captioning.text_calls import TextJob, run_text_calls
 
 PROMPT_VERSION = "comments-prompt-v1"
 _HASHTAG = re.compile(r"#[\w\u00C0-\u024F]+")
@@ -114,7 +115,7 @@ def generate_api_comments(
     done = run_text_calls(
         jobs,
         cache=cache,
-        make_backend=lambda: text_backend_from_config(comments_config, "comments"),
+        make_backend=lambda: make_text_backend(comments_config, "comments"),
         call=lambda backend, prompt: backend.comment(prompt, languages),
         parse=parse,
         concurrency=comments_config.concurrency,

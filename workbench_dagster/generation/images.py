@@ -128,9 +128,9 @@ def make_images(
             continue
         if config.images.backend == "diffusers":
             from workbench_dagster.backends.base import BackendError
-            from workbench_dagster.backends.diffusers_images import DiffusersImageBackend
+            from workbench_dagster.backends.registry import make_image_backend
 
-            generator = generator or DiffusersImageBackend.from_config(config.images, device=device, dtype=dtype)
+            generator = generator or make_image_backend(config.images, device=device, dtype=dtype)
             try:
                 data = generator.generate(row["prompt"], int(row["seed"]))
             except (BackendError, RuntimeError, ValueError) as exc:
@@ -139,10 +139,10 @@ def make_images(
                 continue
         elif config.images.backend == "gemini":
             from workbench_dagster.backends.base import BackendError
-            from workbench_dagster.backends.gemini import gemini_image_backend_from_config
+            from workbench_dagster.backends.registry import make_image_backend
             from workbench_dagster.captioning.caption_loop import RetryPolicy, call_with_retry
 
-            generator = generator or gemini_image_backend_from_config(config.images)  # BackendUnavailable: no key
+            generator = generator or make_image_backend(config.images)  # BackendUnavailable: no key
             try:
                 data, _ = call_with_retry(lambda g=generator, p=row["prompt"]: g.generate(p), RetryPolicy())
             except BackendError as exc:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from workbench_dagster.backends.registry import make_text_backend
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.captioning.caption_loop import RetryPolicy
 from workbench_dagster.captioning.parsing import load_json_lenient
-from workbench_dagster.captioning.text_calls import TextJob, run_text_calls, text_backend_from_config
+from workbench_dagster.captioning.text_calls import TextJob, run_text_calls
 
 PROMPT_VERSION = "community-summary-v1"
 SCHEMA_VERSION = "summary-v1"
@@ -111,7 +112,7 @@ def narrate_communities(
     done = run_text_calls(
         jobs,
         cache=cache,
-        make_backend=lambda: text_backend_from_config(settings, "summaries"),
+        make_backend=lambda: make_text_backend(settings, "summaries"),
         call=lambda backend, prompt: backend.write_json(prompt, ["summary"]),
         parse=parse_summary,
         concurrency=settings.concurrency,

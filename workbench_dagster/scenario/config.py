@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workbench_dagster.backends import registry
 from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.scenario.scenario_file import Scenario, load_scenario
@@ -34,12 +35,40 @@ def _env_var_name(value: str) -> str:
 EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 
 
-def key_env_for(backend: str, api_key_env: str | None) -> str:
-    return api_key_env or ("GOOGLE_API_KEY" if backend == "gemini" else "OPENAI_API_KEY")
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+# backend names come from the registry (workbench_dagster/backends/registry.py), which imports no SDK
+CaptionBackendName = Annotated[str, AfterValidator(lambda name: registry.check_name("caption", name))]
+TextBackendName = Annotated[str, AfterValidator(lambda name: registry.check_name("text", name))]
+ImageBackendName = Annotated[str, AfterValidator(lambda name: registry.check_name("image", name))]
+
+
+def key_env_for(backend: str, api_key_env: str | None) -> str | None:
+    """The variable that holds the key: the configured name, else the backend's registered default."""
+    return api_key_env or registry.BACKENDS[backend].key_env
+
+
+def require_model(where: str, backend: str, model: str | None) -> None:
+    hint = registry.BACKENDS[backend].model_hint
+    if hint is not None and not model:
+        raise ValueError(f"{where}backend {backend!r} needs `model`, {hint}")
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class KeyFromEnv:
+    """For configs of API backends: the key itself is never in the YAML, only its variable's name."""
+
+    @property
+    def key_env(self) -> str | None:
+        return key_env_for(self.backend, self.api_key_env)
 
 
 class BatchConfig(Strict):
@@ -56,8 +85,8 @@ class BatchConfig(Strict):
         return value
 
 
-class ImagesConfig(Strict):
-    backend: Literal["procedural", "diffusers", "gemini"] = "procedural"
+class ImagesConfig(Strict, KeyFromEnv):
+    backend: ImageBackendName = "procedural"
     width: int = Field(320, ge=64, le=4096)
     height: int = Field(240, ge=64, le=4096)
     # diffusers only (pip install -e '.[diffusers]'): hub id or local folder of a text-to-image pipeline
@@ -66,52 +95,36 @@ class ImagesConfig(Strict):
     steps: int = Field(4, ge=1, le=200)
     guidance_scale: float = Field(0.0, ge=0)  # 0 for the distilled FLUX-schnell / SDXL-Turbo
     # gemini only: `model` is a Gemini image model (e.g. gemini-2.5-flash-image); the key comes from the
-    # environment variable named by api_key_env (default GOOGLE_API_KEY)
-    base_url: str | None = None
+    # environment variable named by api_key_env (default: the backend's key_env in backends/registry.py)
+    base_url: HttpUrl | None = None
     api_key_env: EnvVarName | None = None
     timeout_s: float = Field(120.0, gt=0, le=3600)
 
     @model_validator(mode="after")
-    def _diffusers_model(self) -> ImagesConfig:
-        if self.backend == "diffusers" and not self.model:
-            raise ValueError(
-                "images: backend 'diffusers' needs `model` (e.g. black-forest-labs/FLUX.1-schnell, "
-                "stabilityai/sdxl-turbo, or a local folder)"
-            )
-        if self.backend == "gemini" and not self.model:
-            raise ValueError(
-                "images: backend 'gemini' needs `model`, a Gemini image model such as gemini-2.5-flash-image"
-            )
+    def _model_named(self) -> ImagesConfig:
+        require_model("images: ", self.backend, self.model)
         return self
 
 
-class TextModelConfig(Strict):
+class TextModelConfig(Strict, KeyFromEnv):
     """An API model that writes text (comments, community summaries) rather than captioning images.
 
     `template` is the offline default and needs none of the other fields.
     """
 
-    backend: Literal["template", "gemini", "openai"] = "template"
-    # gemini / openai only: provider model name, endpoint and the NAME of the env var with the key
+    backend: TextBackendName = "template"
+    # API backends only: provider model name, endpoint and the NAME of the env var with the key
     model: str | None = None
-    base_url: str | None = None
-    api_key_env: EnvVarName | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    base_url: HttpUrl | None = None
+    api_key_env: EnvVarName | None = None  # default: the backend's key_env in backends/registry.py
     concurrency: int = Field(4, ge=1, le=256)
     timeout_s: float = Field(60.0, gt=0, le=3600)
     temperature: float | None = Field(None, ge=0)  # each use sets its own default
     max_output_tokens: int = Field(1024, ge=1, le=32_768)
 
-    @property
-    def key_env(self) -> str:
-        """The environment variable that holds the API key."""
-        return key_env_for(self.backend, self.api_key_env)
-
     @model_validator(mode="after")
-    def _api_model(self) -> TextModelConfig:
-        if self.backend != "template" and not self.model:
-            raise ValueError(f"backend {self.backend!r} needs `model`, the provider's model name")
-        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url: expected an http:// or https:// URL, got {self.base_url!r}")
+    def _model_named(self) -> TextModelConfig:
+        require_model("", self.backend, self.model)
         return self
 
 
@@ -135,9 +148,9 @@ class SummariesConfig(TextModelConfig):
     language: str = "English"
 
 
-class ModelConfig(Strict):
+class ModelConfig(Strict, KeyFromEnv):
     id: str
-    backend: Literal["baseline", "transformers", "gemini", "openai"]
+    backend: CaptionBackendName
     needs_gpu: bool = False
     params: dict = {}
     # Shared by the model backends that call an M-LLM: the provider's model name, hub id or local path.
@@ -150,8 +163,10 @@ class ModelConfig(Strict):
     batch_size: int = Field(4, ge=1, le=256)
     # gemini / openai only (API backends). The key itself is never in the YAML: `api_key_env`
     # names the environment variable (or .env entry) that holds it.
-    base_url: str | None = None  # openai: e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama)
-    api_key_env: EnvVarName | None = None  # default GOOGLE_API_KEY (gemini), OPENAI_API_KEY (openai)
+    base_url: HttpUrl | None = (
+        None  # openai: e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama)
+    )
+    api_key_env: EnvVarName | None = None  # default: the backend's key_env in backends/registry.py
     concurrency: int = Field(4, ge=1, le=256)  # parallel requests per partition
     timeout_s: float = Field(60.0, gt=0, le=3600)  # per request
     max_retries: int = Field(4, ge=0, le=20)  # retries after the first attempt (429, 5xx, timeouts)
@@ -160,31 +175,9 @@ class ModelConfig(Strict):
     price_per_million_output: float = Field(0.0, ge=0)  # USD per 1M output tokens
     response_mode: Literal["json_schema", "json_object", "text"] | None = None  # openai: skip the probing
 
-    @property
-    def key_env(self) -> str:
-        """The environment variable that holds the API key."""
-        return key_env_for(self.backend, self.api_key_env)
-
-    @model_validator(mode="after")
-    def _api_fields(self) -> ModelConfig:
-        if self.backend in ("gemini", "openai") and not self.model:
-            raise ValueError(
-                f"models[{self.id}]: backend {self.backend!r} needs `model`, the provider's model name "
-                "(e.g. gemini-2.5-flash, gpt-4o-mini, Qwen/Qwen2-VL-7B-Instruct on vLLM)"
-            )
-        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"models[{self.id}].base_url: expected an http:// or https:// URL, got {self.base_url!r}"
-            )
-        return self
-
     @model_validator(mode="after")
     def _model_named(self) -> ModelConfig:
-        if self.backend == "transformers" and not self.model:
-            raise ValueError(
-                f"models[{self.id}]: backend 'transformers' needs `model` (a hub id such as "
-                "Qwen/Qwen2-VL-2B-Instruct, or a local folder)"
-            )
+        require_model(f"models[{self.id}]: ", self.backend, self.model)
         return self
 
     @field_validator("id")
@@ -326,6 +319,10 @@ class WorkbenchConfig(Strict):
             if model.id == model_id:
                 return model
         raise WorkbenchConfigError(f"model {model_id!r} is not configured; known: {self.model_ids}")
+
+    def is_training_batch(self, batch_id: str) -> bool:
+        """Scores on the batch the baseline learned from are flagged, so no leaderboard counts them."""
+        return batch_id == self.baseline.train_batch
 
     @cached_property
     def scenario_data(self) -> Scenario:
