@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
@@ -85,45 +85,171 @@ def call_with_retry(
             sleep(pause)
 
 
-def _answer_row(
-    image: ImageInput,
-    backend,
-    answer: RawAnswer,
-    latency_ms: float,
-    prices: Prices,
-    label_ids: list[str],
-    label_names: dict[str, str],
-    is_training_batch: bool,
-) -> dict:
-    parsed = parse_answer(answer.text, label_ids, label_names)
-    return {
-        "image_id": image.image_id,
-        "batch": image.batch,
-        "model": backend.model_id,
-        "backend": backend.backend,
-        "labels": parsed.labels,
-        "label_scores_json": None,
-        "caption": parsed.caption,
-        "raw_output": answer.text,
-        "parse_status": parsed.parse_status,
-        "error": parsed.error,
-        "latency_ms": latency_ms,
-        "input_tokens": int(answer.input_tokens or 0),
-        "output_tokens": int(answer.output_tokens or 0),
-        "cost_usd": prices.cost(int(answer.input_tokens or 0), int(answer.output_tokens or 0)),
-        "cache_hit": False,
-        "is_training_batch": is_training_batch,
-        "response_mode": answer.mode,
-        "n_dropped_labels": parsed.n_dropped_labels,
-    }
-
-
 @dataclass
 class LoopStats:
     model_calls: int = 0  # requests sent to the backend, retries included
     images_called: int = 0  # images that missed the cache
     cache_hits: int = 0
     cost_usd_this_run: float = 0.0
+
+
+@dataclass
+class _CaptionRun:
+    """What every call of one `caption_with_backend` shares; its workers write rows and stats
+    under one lock, so results arrive in any order and are put back in input order at the end."""
+
+    backend: object
+    prompt: str
+    labels: list[str]
+    label_names: dict[str, str]
+    cache: CallCache
+    retry: RetryPolicy
+    prices: Prices
+    is_training_batch: bool
+    sleep: Callable[[float], None]
+    stats: LoopStats
+    rows: dict[str, dict] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def failure(self, image: ImageInput, reason: str) -> dict:
+        return failure_row(image, self.backend.model_id, self.backend.backend, reason, self.is_training_batch)
+
+    def answer_row(self, image: ImageInput, answer: RawAnswer, latency_ms: float) -> dict:
+        parsed = parse_answer(answer.text, self.labels, self.label_names)
+        input_tokens, output_tokens = int(answer.input_tokens or 0), int(answer.output_tokens or 0)
+        return {
+            "image_id": image.image_id,
+            "batch": image.batch,
+            "model": self.backend.model_id,
+            "backend": self.backend.backend,
+            "labels": parsed.labels,
+            "label_scores_json": None,
+            "caption": parsed.caption,
+            "raw_output": answer.text,
+            "parse_status": parsed.parse_status,
+            "error": parsed.error,
+            "latency_ms": latency_ms,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_usd": self.prices.cost(input_tokens, output_tokens),
+            "cache_hit": False,
+            "is_training_batch": self.is_training_batch,
+            "response_mode": answer.mode,
+            "n_dropped_labels": parsed.n_dropped_labels,
+        }
+
+    def call(self, fn: Callable[[], RawAnswer]):
+        """`fn` under the retry policy, each attempt counted."""
+
+        def counted():
+            with self.lock:
+                self.stats.model_calls += 1
+            return fn()
+
+        answer, _ = call_with_retry(counted, self.retry, sleep=self.sleep, rng=self.rng)
+        return answer
+
+    def finish(
+        self, image: ImageInput, key: str, answer: RawAnswer | None, error: str | None, latency_ms: float
+    ) -> None:
+        """Records one image's row; only an answer that parsed is cached."""
+        if answer is None:
+            row = self.failure(image, error or "unknown error")
+            row["latency_ms"] = latency_ms
+        else:
+            row = self.answer_row(image, answer, latency_ms)
+            with self.lock:
+                self.stats.cost_usd_this_run += row["cost_usd"]
+            if row["parse_status"] in ("ok", "repaired"):
+                self.cache.put(key, {k: v for k, v in row.items() if k not in _PER_RUN_FIELDS})
+        self.rows[image.image_id] = row
+
+    def one(self, image: ImageInput, key: str) -> None:
+        started = time.perf_counter()
+        try:
+            answer = self.call(lambda: self.backend.caption(_request(image), self.prompt, self.labels))
+            self.finish(image, key, answer, None, (time.perf_counter() - started) * 1000)
+        except BackendError as exc:
+            self.finish(image, key, None, exc.reason, (time.perf_counter() - started) * 1000)
+        except Exception as exc:  # a backend bug is still one image's failure, not the batch's
+            self.finish(image, key, None, f"{type(exc).__name__}: {exc}", (time.perf_counter() - started) * 1000)
+
+    def many(self, chunk: list[tuple[ImageInput, str]]) -> None:
+        started = time.perf_counter()
+        try:
+            requests = [_request(image) for image, _ in chunk]
+            answers = self.call(lambda: self.backend.caption_batch(requests, self.prompt, self.labels))
+            per_image = (time.perf_counter() - started) * 1000 / len(chunk)
+            for (image, key), answer in zip(chunk, answers):
+                self.finish(image, key, answer, None, per_image)
+        except Exception as exc:
+            retryable = isinstance(exc, BackendError) and exc.retryable
+            if len(chunk) > 1 and not retryable:
+                for item in chunk:  # one bad image must not fail its neighbours: retry them alone
+                    self.many([item])
+                return
+            reason = exc.reason if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+            for image, key in chunk:
+                self.finish(image, key, None, reason, (time.perf_counter() - started) * 1000)
+
+
+_PER_RUN_FIELDS = ("image_id", "batch", "cache_hit", "is_training_batch")  # not cached: they belong to this run
+
+
+def _request(image: ImageInput) -> CaptionRequest:
+    return CaptionRequest(image.image_id, image.batch, image.sha256, image.data, _mime(image.data))
+
+
+def _look_up(run: _CaptionRun, images: list[ImageInput], prompt_version: str) -> list[tuple[ImageInput, str]]:
+    """Fills the rows the cache (or a missing image) answers; returns the images left to call, with their keys."""
+    backend, identity = run.backend, run.backend.cache_identity()
+    pending = []
+    for image in images:
+        if image.data is None:
+            run.rows[image.image_id] = run.failure(image, image.error or "no image bytes")
+            continue
+        key = cache_key(
+            backend=backend.backend,
+            model_id=backend.model_id,
+            prompt_version=prompt_version,
+            rendered_prompt=run.prompt,
+            image_sha256=image.sha256,
+            decoding=identity,
+        )
+        cached = run.cache.get(key)
+        if cached is not None:
+            run.rows[image.image_id] = {
+                **cached,
+                "image_id": image.image_id,
+                "batch": image.batch,
+                "cache_hit": True,
+                "is_training_batch": run.is_training_batch,
+            }
+            run.stats.cache_hits += 1
+            continue
+        pending.append((image, key))
+    return pending
+
+
+def _call_pending(run: _CaptionRun, pending: list[tuple[ImageInput, str]], concurrency: int) -> None:
+    backend = run.backend
+    if hasattr(backend, "caption_batch"):
+        size = max(1, int(getattr(backend, "batch_size", 8)))
+        jobs = [(run.many, (pending[i : i + size],)) for i in range(0, len(pending), size)]
+        workers = 1  # a local batched model owns the device; batches run one after another
+    else:
+        jobs = [(run.one, item) for item in pending]
+        workers = max(1, int(concurrency))
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"caption-{backend.model_id}")
+    try:
+        futures = {executor.submit(fn, *args) for fn, args in jobs}
+        while futures:
+            done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # only a kill (BaseException) gets here; it stops the run
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def caption_with_backend(
@@ -144,127 +270,12 @@ def caption_with_backend(
 ) -> tuple[list[dict], int]:
     """Returns (rows in input order, number of images the backend was called for)."""
     stats = stats if stats is not None else LoopStats()
-    identity = backend.cache_identity()
-    rows: dict[str, dict] = {}
-    pending: list[tuple[ImageInput, str]] = []
-    for image in images:
-        if image.data is None:
-            rows[image.image_id] = failure_row(
-                image, backend.model_id, backend.backend, image.error or "no image bytes", is_training_batch
-            )
-            continue
-        key = cache_key(
-            backend=backend.backend,
-            model_id=backend.model_id,
-            prompt_version=prompt_version,
-            rendered_prompt=prompt,
-            image_sha256=image.sha256,
-            decoding=identity,
-        )
-        cached = cache.get(key)
-        if cached is not None:
-            rows[image.image_id] = {
-                **cached,
-                "image_id": image.image_id,
-                "batch": image.batch,
-                "cache_hit": True,
-                "is_training_batch": is_training_batch,
-            }
-            stats.cache_hits += 1
-            continue
-        pending.append((image, key))
-
-    lock = threading.Lock()
-    rng = random.Random()
-
-    def request_of(image: ImageInput) -> CaptionRequest:
-        return CaptionRequest(image.image_id, image.batch, image.sha256, image.data, _mime(image.data))
-
-    def counted(fn: Callable[[], RawAnswer]) -> Callable[[], RawAnswer]:
-        def inner() -> RawAnswer:
-            with lock:
-                stats.model_calls += 1
-            return fn()
-
-        return inner
-
-    def finish(
-        image: ImageInput, key: str, answer: RawAnswer | None, error: str | None, latency_ms: float
-    ) -> None:
-        if answer is None:
-            row = failure_row(
-                image, backend.model_id, backend.backend, error or "unknown error", is_training_batch
-            )
-            row["latency_ms"] = latency_ms
-        else:
-            row = _answer_row(image, backend, answer, latency_ms, prices, labels, label_names, is_training_batch)
-            with lock:
-                stats.cost_usd_this_run += row["cost_usd"]
-            if row["parse_status"] in ("ok", "repaired"):
-                cache.put(
-                    key,
-                    {
-                        k: v
-                        for k, v in row.items()
-                        if k not in ("image_id", "batch", "cache_hit", "is_training_batch")
-                    },
-                )
-        rows[image.image_id] = row
-
-    def one(image: ImageInput, key: str) -> None:
-        started = time.perf_counter()
-        try:
-            answer, _ = call_with_retry(
-                counted(lambda: backend.caption(request_of(image), prompt, labels)), retry, sleep=sleep, rng=rng
-            )
-            finish(image, key, answer, None, (time.perf_counter() - started) * 1000)
-        except BackendError as exc:
-            finish(image, key, None, exc.reason, (time.perf_counter() - started) * 1000)
-        except Exception as exc:  # a backend bug is still one image's failure, not the batch's
-            finish(image, key, None, f"{type(exc).__name__}: {exc}", (time.perf_counter() - started) * 1000)
-
-    def many(chunk: list[tuple[ImageInput, str]]) -> None:
-        started = time.perf_counter()
-        try:
-            answers, _ = call_with_retry(
-                counted(lambda: backend.caption_batch([request_of(i) for i, _ in chunk], prompt, labels)),
-                retry,
-                sleep=sleep,
-                rng=rng,
-            )
-            per_image = (time.perf_counter() - started) * 1000 / len(chunk)
-            for (image, key), answer in zip(chunk, answers):
-                finish(image, key, answer, None, per_image)
-        except Exception as exc:
-            retryable = isinstance(exc, BackendError) and exc.retryable
-            if len(chunk) > 1 and not retryable:
-                for item in chunk:  # one bad image must not fail its neighbours: retry them alone
-                    many([item])
-                return
-            reason = exc.reason if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
-            for image, key in chunk:
-                finish(image, key, None, reason, (time.perf_counter() - started) * 1000)
-
+    run = _CaptionRun(backend, prompt, labels, label_names, cache, retry, prices, is_training_batch, sleep, stats)
+    pending = _look_up(run, images, prompt_version)
     stats.images_called += len(pending)
     if pending:
-        concurrency = max(1, int(concurrency))
-        if hasattr(backend, "caption_batch"):
-            size = max(1, int(getattr(backend, "batch_size", 8)))
-            jobs = [(many, (pending[i : i + size],)) for i in range(0, len(pending), size)]
-            workers = 1  # a local batched model owns the device; batches run one after another
-        else:
-            jobs = [(one, item) for item in pending]
-            workers = concurrency
-        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"caption-{backend.model_id}")
-        try:
-            futures = {executor.submit(fn, *args) for fn, args in jobs}
-            while futures:
-                done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()  # only a kill (BaseException) gets here; it stops the run
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-    return [rows[image.image_id] for image in images], len(pending)
+        _call_pending(run, pending, concurrency)
+    return [run.rows[image.image_id] for image in images], len(pending)
 
 
 def _mime(data: bytes) -> str:
