@@ -7,20 +7,15 @@ from assets.metadata import figure_png, png_markdown, table_metadata
 from assets.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.backends.base import BackendUnavailable
+from workbench_dagster.networks.community_cards import community_table
+from workbench_dagster.networks.comparison import compare_models
+from workbench_dagster.networks.comparison import image_divergence as divergence_scores
+from workbench_dagster.networks.exports import export_networks
+from workbench_dagster.networks.figures import map_figure, network_figure
+from workbench_dagster.networks.layers import baseline_visual_features
 from workbench_dagster.networks.narratives import narrate_communities
-from workbench_dagster.networks.variants import (
-    BIPARTITE,
-    baseline_visual_features,
-    build_semantic_graph,
-    centrality_and_communities,
-    community_table,
-    compare_models,
-    export_networks,
-    graph_nodes,
-    map_figure,
-    network_figure,
-)
-from workbench_dagster.networks.variants import image_divergence as divergence_scores
+from workbench_dagster.networks.variant_registry import BIPARTITE
+from workbench_dagster.networks.variants import build_semantic_graph, centrality_and_communities, graph_nodes
 from workbench_dagster.scenario.config import WorkbenchConfig
 
 EAGER = dg.AutomationCondition.eager()

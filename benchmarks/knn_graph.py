@@ -19,7 +19,7 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.networks.graphs import knn_similarity_graph
+from workbench_dagster.networks.similarity import knn_similarity_graph
 from workbench_dagster.scenario.config import GraphConfig
 
 DIM, K = 384, 10

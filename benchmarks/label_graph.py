@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import MultiLabelBinarizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.networks.graphs import label_jaccard_graph
+from workbench_dagster.networks.similarity import label_jaccard_graph
 
 K = 10
 REPEATS = 5

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.networks.graphs import leiden_communities
+from workbench_dagster.networks.communities import leiden_communities
 
 N, BLOCKS, PER_NODE, INSIDE = 100_000, 200, 10, 0.9
 

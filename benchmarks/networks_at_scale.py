@@ -22,13 +22,10 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from workbench_dagster.networks.variants import (
-    build_semantic_graph,
-    centrality_and_communities,
-    community_table,
-    export_networks,
-    image_divergence,
-)
+from workbench_dagster.networks.community_cards import community_table
+from workbench_dagster.networks.comparison import image_divergence
+from workbench_dagster.networks.exports import export_networks
+from workbench_dagster.networks.variants import build_semantic_graph, centrality_and_communities
 from workbench_dagster.scenario.config import GraphConfig
 
 LABELS = [f"label{i:02d}" for i in range(30)]

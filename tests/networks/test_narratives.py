@@ -14,8 +14,9 @@ from workbench_dagster.backends.base import BackendUnavailable
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import RetryPolicy
 from workbench_dagster.errors import WorkbenchConfigError
+from workbench_dagster.networks.community_cards import community_table
 from workbench_dagster.networks.narratives import narrate_communities, parse_summary, render_summary_prompt
-from workbench_dagster.networks.variants import build_semantic_graph, centrality_and_communities, community_table
+from workbench_dagster.networks.variants import build_semantic_graph, centrality_and_communities
 from workbench_dagster.scenario.config import load_config
 
 KEY_ENV = "WB_TEST_SUMMARY_KEY"

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from workbench_dagster.backends import registry
 from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
 from workbench_dagster.keys import sanitize_key
+from workbench_dagster.networks.variant_registry import VARIANTS
 from workbench_dagster.scenario.scenario_file import Scenario, load_scenario
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "workbench.yaml"
@@ -210,16 +211,14 @@ class LayerWeights(Strict):
     comment: float = Field(0.3, ge=0)
 
 
-GraphVariant = Literal["labels", "labels_captions", "labels_captions_comments"]
+GraphVariant = Literal[VARIANTS]  # the names registered in networks/variant_registry.py
 
 
 class GraphConfig(Strict):
     k: int = Field(10, ge=1, le=200)
     min_similarity: float = Field(0.2, ge=-1, le=1)
     layer_weights: LayerWeights = LayerWeights()
-    variants: list[GraphVariant] = Field(
-        default=["labels", "labels_captions", "labels_captions_comments"], min_length=1
-    )
+    variants: list[GraphVariant] = Field(default=list(VARIANTS), min_length=1)
     approximate_above: int = Field(20_000, ge=2)  # above this many images, kNN uses an approximate (faiss) index
     max_cluster_size: int = Field(32, ge=2)  # hierarchical Leiden splits communities larger than this
     resolution: float = Field(1.0, gt=0)

@@ -16,13 +16,14 @@ from workbench_dagster.evaluation.scores import (
     PER_LABEL_COLUMNS,
 )
 from workbench_dagster.generation.images import IMAGE_COLUMNS
-from workbench_dagster.networks.variants import (
+from workbench_dagster.networks.tables import (
     CENTRALITY_COLUMNS,
     COMMUNITY_COLUMNS,
     DIVERGENCE_COLUMNS,
     EDGE_COLUMNS,
     NETWORK_COMPARISON_COLUMNS,
 )
+from workbench_dagster.networks.variant_registry import BIPARTITE
 from workbench_dagster.reviews.corrections import VERSION_COLUMNS
 from workbench_dagster.reviews.inbox import REVIEW_COLUMNS
 from workbench_dagster.reviews.queue import CONTENT_FLAGS, QUEUE_COLUMNS
@@ -278,7 +279,7 @@ def _suites(config: WorkbenchConfig) -> dict:
                     *ex.schema_expectations(EDGE_COLUMNS),
                     ex.unique("edge"),
                     ex.in_range("weight", 0.0, 1.0),
-                    ex.in_set("variant", [*config.graph.variants, "image_label"]),
+                    ex.in_set("variant", [*config.graph.variants, BIPARTITE]),
                     ex.in_range("label_jaccard", 0.0, 1.0),
                 ]
                 + [

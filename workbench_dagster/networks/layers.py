@@ -1,0 +1,86 @@
+"""The similarity layers of the multiplex: one sparse kNN graph per layer, on one node order.
+
+Every layer is a sparse kNN graph (blocked products with top-k, an approximate index above
+`graph.approximate_above` items), never an all-pairs Python loop. The layers and their edge
+columns are declared in variant_registry.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from workbench_dagster.networks.similarity import knn_similarity_graph, label_jaccard_graph
+from workbench_dagster.scenario.config import GraphConfig
+
+
+def _stack(ids: list[str], vectors_by_id: dict) -> np.ndarray:
+    dim = len(next(iter(vectors_by_id.values()))) if vectors_by_id else 1
+    zero = np.zeros(dim, dtype=np.float32)  # an image without text links to nobody in that layer
+    return np.stack([np.asarray(vectors_by_id.get(i, zero), dtype=np.float32) for i in ids])
+
+
+def _mean_vectors(embeddings: pd.DataFrame, source: str) -> dict:
+    rows = embeddings[embeddings["source"] == source]
+    if rows.empty:
+        return {}
+    groups = rows.groupby("image_id")["vector"]
+    return {
+        image: np.mean(np.stack([np.asarray(v, dtype=np.float32) for v in vs]), axis=0) for image, vs in groups
+    }
+
+
+def layer_graphs(
+    ids: list[str],
+    label_sets: list[list[str]],
+    embeddings: pd.DataFrame,
+    labels: list[str],
+    settings: GraphConfig,
+    visual: dict | None = None,
+) -> dict[str, sp.csr_matrix]:
+    """The multiplex: one sparse kNN adjacency per layer on the same node order (visual only when given)."""
+
+    def knn(vectors: np.ndarray) -> sp.csr_matrix:
+        adj = knn_similarity_graph(
+            vectors,
+            k=settings.k,
+            min_similarity=settings.min_similarity,
+            approximate_above=settings.approximate_above,
+            seed=settings.seed,
+        )
+        np.clip(adj.data, -1.0, 1.0, out=adj.data)
+        return adj
+
+    layers = {"label": label_jaccard_graph(label_sets, labels, k=settings.k)}
+    captions = embeddings[embeddings["source"] == "caption"].drop_duplicates("image_id")
+    layers["caption"] = knn(_stack(ids, dict(zip(captions["image_id"], captions["vector"]))))
+    layers["comment"] = knn(_stack(ids, _mean_vectors(embeddings, "comment")))
+    if visual:
+        layers["visual"] = knn(_stack(ids, visual))
+    return layers
+
+
+def baseline_visual_features(
+    checkpoint: str, images: pd.DataFrame, image_ids: list[str], read: Callable[[str], bytes], device: str = "cpu"
+) -> dict:
+    """image_id -> the baseline's penultimate-layer vector, for the images that decode."""
+    from workbench_dagster.captioning.baseline import BaselineModel
+    from workbench_dagster.storage.media import decode_image
+
+    wanted = images[(images["status"] == "ok") & images["image_id"].isin(set(image_ids))].drop_duplicates(
+        "image_id"
+    )
+    if wanted.empty:
+        return {}
+    fitted = BaselineModel.load(checkpoint, device)
+    pictures, kept = [], []
+    for image_id, uri in zip(wanted["image_id"], wanted["uri"]):
+        try:
+            pictures.append(decode_image(read(uri)))
+            kept.append(image_id)
+        except (OSError, ValueError):
+            continue
+    return dict(zip(kept, fitted.features(pictures))) if kept else {}
