@@ -1,128 +1,203 @@
-"""The caption models: the trained baseline, and one row per model per image."""
+"""The captioning stage: the trained baseline, and one row per model per image from every caption backend."""
+
+import time
 
 import dagster as dg
 import pandas as pd
 
-from assets.metadata import table_metadata
-from assets.partitions import model_and_batch, model_batch_partitions
+from assets._shared.metadata import table_metadata
+from assets._shared.partitions import model_and_batch, model_batch_partitions
+from assets._shared.rules import backend_failures, code_version
+from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
+from workbench_dagster.backends import make_backend
+from workbench_dagster.captioning.baseline import RECIPE_VERSION
 from workbench_dagster.captioning.baseline_registry import REGISTRY_COLUMNS, ensure_baseline
+from workbench_dagster.captioning.call_cache import SCHEMA_VERSION as CAPTION_SCHEMA_VERSION
+from workbench_dagster.captioning.caption_loop import (
+    LoopStats,
+    Prices,
+    RetryPolicy,
+    caption_with_backend,
+    summarize,
+)
+from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS, ImageInput, caption_with_baseline
 from workbench_dagster.scenario.config import WorkbenchConfig
 
-EAGER = dg.AutomationCondition.eager()
+STAGE = "captioning"
 
 
-def build_captioning_assets(config: WorkbenchConfig) -> list:
+def baseline_models(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    gpu: GpuResource,
+    prompts: pd.DataFrame,
+    synthetic_images: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """The small multi-label CNN every M-LLM must beat, trained on the training batch's reference labels.
+
+    A checkpoint is keyed by a fingerprint of its training data and settings, so an unchanged
+    config reuses it instead of training again. Scores on the training batch are flagged and
+    left out of the leaderboard.
+    """
+    cfg = workbench.config
+    device, _ = gpu.pick()
+    rows = [
+        ensure_baseline(cfg, m, prompts, synthetic_images, workbench.image_store, device)
+        for m in cfg.models
+        if m.backend == "baseline"
+    ]
+    df = pd.DataFrame(rows, columns=REGISTRY_COLUMNS)
+    for row in rows:
+        context.log.info(f"{row['model']}: {'trained' if row['trained'] else 'reused'} {row['checkpoint']}")
+    return dg.Output(
+        df,
+        metadata=table_metadata(
+            df, ["model", "trained", "n_train", "final_loss", "train_seconds"], device=gpu.describe()
+        ),
+    )
+
+
+def mllm_captions(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    gpu: GpuResource,
+    synthetic_images: pd.DataFrame,
+    baseline_models: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """Labels inside the taxonomy and a caption, per model per image, with raw output and parse status.
+
+    Calls are cached: re-materialising an unchanged partition makes no model call. Failures
+    are rows with their reason, never dropped and never cached.
+    """
+    model_id, batch = model_and_batch(context)
+    model_config = workbench.config.model(model_id)
+    if model_config.backend != "baseline":
+        return _caption_with_model(context, workbench, gpu, model_config, batch, synthetic_images)
+    return _caption_with_baseline(workbench, gpu, model_id, batch, synthetic_images, baseline_models)
+
+
+def _image_inputs(workbench: WorkbenchResource, synthetic_images: pd.DataFrame) -> list[ImageInput]:
+    store = workbench.image_store
+    return [
+        ImageInput(
+            r["image_id"],
+            r["batch"],
+            r["sha256"],
+            store.get(r["uri"]) if r["status"] == "ok" else None,
+            r["error"],
+        )
+        for r in synthetic_images.to_dict("records")
+    ]
+
+
+def _caption_with_baseline(workbench, gpu, model_id, batch, synthetic_images, baseline_models) -> dg.Output:
+    from workbench_dagster.captioning.baseline import BaselineModel
+
+    cfg = workbench.config
+    registry = baseline_models.set_index("model")
+    if model_id not in registry.index:
+        raise dg.Failure(f"model {model_id!r} has no trained checkpoint; materialize baseline_models first")
+    device, _ = gpu.pick()
+    rows, n_called = caption_with_baseline(
+        model=BaselineModel.load(registry.loc[model_id, "checkpoint"], device),
+        model_id=model_id,
+        images=_image_inputs(workbench, synthetic_images),
+        label_names={t.id: t.name for t in cfg.scenario_data.taxonomy},
+        threshold=cfg.baseline.threshold,
+        cache=workbench.call_cache,
+        is_training_batch=cfg.is_training_batch(batch),
+    )
+    df = pd.DataFrame(rows, columns=CAPTION_COLUMNS)
+    return dg.Output(
+        df,
+        metadata=table_metadata(
+            df,
+            ["image_id", "labels", "caption", "parse_status"],
+            model_calls=n_called,
+            cache_hits=int(df["cache_hit"].sum()),
+            parse_status=df["parse_status"].value_counts().to_dict(),
+        ),
+    )
+
+
+def _caption_with_model(context, workbench, gpu, model_config, batch, synthetic_images) -> dg.Output:
+    """One model x batch partition through a model backend (gemini, openai, transformers, ...)."""
+    started = time.perf_counter()
+    cfg = workbench.config
+    device, dtype = gpu.pick()
+    with backend_failures():
+        backend = make_backend(model_config, device=device, dtype=dtype)
+    label_ids = [t.id for t in cfg.scenario_data.taxonomy]
+    label_names = {t.id: t.name for t in cfg.scenario_data.taxonomy}
+    stats = LoopStats()
+    rows, n_called = caption_with_backend(
+        backend=backend,
+        images=_image_inputs(workbench, synthetic_images),
+        prompt=render_caption_prompt(label_ids, label_names),
+        prompt_version=PROMPT_VERSION,
+        labels=label_ids,
+        label_names=label_names,
+        cache=workbench.call_cache,
+        concurrency=model_config.concurrency,
+        retry=RetryPolicy(max_attempts=model_config.max_retries + 1, max_total_s=model_config.retry_budget_s),
+        prices=Prices(model_config.price_per_million_input, model_config.price_per_million_output),
+        is_training_batch=cfg.is_training_batch(batch),
+        stats=stats,
+    )
+    df = pd.DataFrame(rows, columns=CAPTION_COLUMNS)
+    summary = summarize(rows)
+    context.log.info(
+        f"{model_config.id} on {batch}: {n_called} images called ({stats.model_calls} requests), "
+        f"{stats.cache_hits} from cache, parse {summary['parse_status']}"
+    )
+    return dg.Output(
+        df,
+        metadata=table_metadata(
+            df,
+            ["image_id", "labels", "caption", "parse_status", "error"],
+            model_calls=stats.model_calls,
+            images_called=n_called,
+            cache_hits=stats.cache_hits,
+            parse_status=summary["parse_status"],
+            response_mode=summary["response_mode"],
+            n_dropped_labels=summary["n_dropped_labels"],
+            total_cost_usd=summary["total_cost_usd"],
+            cost_usd_this_run=round(stats.cost_usd_this_run, 6),
+            backend=model_config.backend,
+            provider_model=model_config.model or "",
+            wall_s=round(time.perf_counter() - started, 3),
+        ),
+    )
+
+
+def definitions(config: WorkbenchConfig) -> dg.Definitions:
+    """One code version for every caption model: the partitions of one asset cannot carry their own,
+    so it names the baseline's recipe, the M-LLM prompt and the caption row schema together."""
     train_batch = dg.SpecificPartitionsPartitionMapping([config.baseline.train_batch])
-
-    @dg.asset(
-        group_name="models",
-        kinds={"pytorch", "parquet"},
-        pool="gpu",
-        automation_condition=EAGER,
-        ins={
-            "prompts": dg.AssetIn(partition_mapping=train_batch),
-            "synthetic_images": dg.AssetIn(partition_mapping=train_batch),
-        },
-    )
-    def baseline_models(
-        context: dg.AssetExecutionContext,
-        workbench: WorkbenchResource,
-        gpu: GpuResource,
-        prompts: pd.DataFrame,
-        synthetic_images: pd.DataFrame,
-    ) -> dg.Output[pd.DataFrame]:
-        """The small multi-label CNN every M-LLM must beat, trained on the training batch's reference labels.
-
-        A checkpoint is keyed by a fingerprint of its training data and settings, so an unchanged
-        config reuses it instead of training again. Scores on the training batch are flagged and
-        left out of the leaderboard.
-        """
-        cfg = workbench.config
-        device, _ = gpu.pick()
-        rows = [
-            ensure_baseline(cfg, m, prompts, synthetic_images, workbench.image_store, device)
-            for m in cfg.models
-            if m.backend == "baseline"
-        ]
-        df = pd.DataFrame(rows, columns=REGISTRY_COLUMNS)
-        for row in rows:
-            context.log.info(f"{row['model']}: {'trained' if row['trained'] else 'reused'} {row['checkpoint']}")
-        return dg.Output(
-            df,
-            metadata=table_metadata(
-                df, ["model", "trained", "n_train", "final_loss", "train_seconds"], device=gpu.describe()
+    assets = [
+        stage_asset(
+            STAGE,
+            kinds={"pytorch", "parquet"},
+            pool="gpu",
+            code_version=code_version(baseline_recipe=RECIPE_VERSION),
+            ins={
+                "prompts": dg.AssetIn(partition_mapping=train_batch),
+                "synthetic_images": dg.AssetIn(partition_mapping=train_batch),
+            },
+        )(baseline_models),
+        stage_asset(
+            STAGE,
+            partitions_def=model_batch_partitions(config),
+            kinds={"pytorch", "parquet"},
+            pool="gpu",
+            code_version=code_version(
+                baseline_recipe=RECIPE_VERSION,
+                caption_prompt=PROMPT_VERSION,
+                caption_schema=CAPTION_SCHEMA_VERSION,
             ),
-        )
-
-    @dg.asset(
-        partitions_def=model_batch_partitions(config),
-        group_name="models",
-        kinds={"pytorch", "parquet"},
-        pool="gpu",
-        automation_condition=EAGER,
-    )
-    def mllm_captions(
-        context: dg.AssetExecutionContext,
-        workbench: WorkbenchResource,
-        gpu: GpuResource,
-        synthetic_images: pd.DataFrame,
-        baseline_models: pd.DataFrame,
-    ) -> dg.Output[pd.DataFrame]:
-        """Labels inside the taxonomy and a caption, per model per image, with raw output and parse status.
-
-        Calls are cached: re-materialising an unchanged partition makes no model call. Failures
-        are rows with their reason, never dropped and never cached.
-        """
-        from workbench_dagster.captioning.baseline import BaselineModel
-
-        cfg = workbench.config
-        model_id, batch = model_and_batch(context)
-        device, _ = gpu.pick()
-        model_config = cfg.model(model_id)
-        if model_config.backend != "baseline":
-            from assets.model_captions import caption_partition_with_model
-
-            return caption_partition_with_model(
-                context, workbench, model_config, batch, synthetic_images, device=device, dtype=gpu.pick()[1]
-            )
-        registry = baseline_models.set_index("model")
-        if model_id not in registry.index:
-            raise dg.Failure(f"model {model_id!r} has no trained checkpoint; materialize baseline_models first")
-        fitted = BaselineModel.load(registry.loc[model_id, "checkpoint"], device)
-        store = workbench.image_store
-        inputs = [
-            ImageInput(
-                r["image_id"],
-                r["batch"],
-                r["sha256"],
-                store.get(r["uri"]) if r["status"] == "ok" else None,
-                r["error"],
-            )
-            for r in synthetic_images.to_dict("records")
-        ]
-        scenario = cfg.scenario_data
-        rows, n_called = caption_with_baseline(
-            model=fitted,
-            model_id=model_id,
-            images=inputs,
-            label_names={t.id: t.name for t in scenario.taxonomy},
-            threshold=cfg.baseline.threshold,
-            cache=workbench.call_cache,
-            is_training_batch=(batch == cfg.baseline.train_batch),
-        )
-        df = pd.DataFrame(rows, columns=CAPTION_COLUMNS)
-        return dg.Output(
-            df,
-            metadata=table_metadata(
-                df,
-                ["image_id", "labels", "caption", "parse_status"],
-                model_calls=n_called,
-                cache_hits=int(df["cache_hit"].sum()),
-                parse_status=df["parse_status"].value_counts().to_dict(),
-            ),
-        )
-
-    return [baseline_models, mllm_captions]
+        )(mllm_captions),
+    ]
+    return stage_definitions(config, STAGE, assets)

@@ -1,12 +1,18 @@
-"""Scores per model x batch, their intervals, model-vs-model differences and agreement."""
-
-import warnings
+"""The evaluation stage: scores per model x batch, their intervals, model-vs-model differences, agreement
+and drift."""
 
 import dagster as dg
 import pandas as pd
 
-from assets.metadata import figure_png, png_markdown, preview, table_metadata
-from assets.partitions import BATCH_PARTITIONS, model_and_batch, model_batch_partitions, model_partitions
+from assets._shared.metadata import figure_png, png_markdown, preview, table_metadata
+from assets._shared.partitions import (
+    ALL_MODELS_OF_BATCH,
+    BATCH_PARTITIONS,
+    model_and_batch,
+    model_batch_partitions,
+    model_partitions,
+)
+from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.evaluation.drift import batch_drift
 from workbench_dagster.evaluation.scores import (
@@ -16,276 +22,233 @@ from workbench_dagster.evaluation.scores import (
     model_agreement,
     score_partition,
 )
-from workbench_dagster.evaluation.scores import (
-    image_scores as image_scores_of,
-)
-from workbench_dagster.evaluation.scores import (
-    metric_intervals as metric_intervals_of,
-)
-from workbench_dagster.evaluation.scores import (
-    model_comparisons as model_comparisons_of,
-)
-from workbench_dagster.evaluation.scores import (
-    per_label_scores as per_label_scores_of,
-)
+from workbench_dagster.evaluation.scores import image_scores as image_scores_of
+from workbench_dagster.evaluation.scores import metric_intervals as metric_intervals_of
+from workbench_dagster.evaluation.scores import model_comparisons as model_comparisons_of
+from workbench_dagster.evaluation.scores import per_label_scores as per_label_scores_of
 from workbench_dagster.scenario.config import WorkbenchConfig
 
-EAGER = dg.AutomationCondition.eager()
+STAGE = "evaluation"
+HEADLINE_METADATA = (
+    "f1_micro",
+    "f1_micro_ci_low",
+    "f1_micro_ci_high",
+    "f1_macro",
+    "hamming_loss",
+    "caption_cosine",
+)
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    ALL_MODELS_OF_BATCH = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="batch")
+
+def _scored_partition(context, workbench: WorkbenchResource) -> tuple[str, str, list[str], bool]:
+    """What every model x batch score starts from: the model, the batch, the taxonomy, and whether the
+    batch is the baseline's own training batch (flagged, and left out of the leaderboard)."""
+    model, batch = model_and_batch(context)
+    cfg = workbench.config
+    return model, batch, cfg.scenario_data.label_ids, cfg.is_training_batch(batch)
 
 
-def build_evaluation_assets(config: WorkbenchConfig) -> list:
-    multi = model_batch_partitions(config)
-    every_partition = dg.AssetIn(partition_mapping=dg.AllPartitionMapping())
+def eval_scores(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    mllm_captions: pd.DataFrame,
+    prompts: pd.DataFrame,
+    embeddings: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """Accuracy, micro and macro precision, recall and F1, Hamming loss and caption-to-reference cosine,
+    each headline metric with a seeded bootstrap 95% interval over the batch's images: a score on a few
+    dozen images is a range, not a point.
 
-    @dg.asset(
-        partitions_def=multi, group_name="evaluation", kinds={"scikitlearn", "parquet"}, automation_condition=EAGER
+    Rows for the baseline's own training batch are flagged `is_training_batch` and left out of
+    the leaderboard, so the baseline is judged only on batches it never saw.
+    """
+    model, batch, labels, training = _scored_partition(context, workbench)
+    row = score_partition(
+        model,
+        batch,
+        mllm_captions,
+        prompts,
+        embeddings,
+        labels,
+        is_training_batch=training,
+        seed=workbench.config.seed,
     )
-    def eval_scores(
-        context: dg.AssetExecutionContext,
-        workbench: WorkbenchResource,
-        mllm_captions: pd.DataFrame,
-        prompts: pd.DataFrame,
-        embeddings: pd.DataFrame,
-    ) -> dg.Output[pd.DataFrame]:
-        """Accuracy, micro and macro precision, recall and F1, Hamming loss and caption-to-reference cosine,
-        each headline metric with a seeded bootstrap 95% interval over the batch's images: a score on a few
-        dozen images is a range, not a point.
+    df = pd.DataFrame([row], columns=EVAL_COLUMNS)
+    headline = {k: dg.MetadataValue.float(float(row[k])) for k in HEADLINE_METADATA if row[k] is not None}
+    return dg.Output(df, metadata=table_metadata(df, **headline))
 
-        Rows for the baseline's own training batch are flagged `is_training_batch` and left out of
-        the leaderboard, so the baseline is judged only on batches it never saw.
-        """
-        cfg = workbench.config
-        model, batch = model_and_batch(context)
-        row = score_partition(
-            model,
-            batch,
-            mllm_captions,
-            prompts,
-            embeddings,
-            cfg.scenario_data.label_ids,
-            is_training_batch=(batch == cfg.baseline.train_batch),
-            seed=cfg.seed,
-        )
-        df = pd.DataFrame([row], columns=EVAL_COLUMNS)
-        headline = {
-            k: dg.MetadataValue.float(float(row[k]))
-            for k in (
-                "f1_micro",
-                "f1_micro_ci_low",
-                "f1_micro_ci_high",
-                "f1_macro",
-                "hamming_loss",
-                "caption_cosine",
+
+def image_scores(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    mllm_captions: pd.DataFrame,
+    prompts: pd.DataFrame,
+    embeddings: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """One row per scored image. Intervals pooled over batches and paired model comparisons resample
+    images, so they need the per-image outcomes, not the per-batch averages."""
+    model, batch, labels, training = _scored_partition(context, workbench)
+    df = image_scores_of(model, batch, mllm_captions, prompts, embeddings, labels, is_training_batch=training)
+    return dg.Output(df, metadata=table_metadata(df, ["image_id", "labels", "jaccard", "caption_cosine"]))
+
+
+def per_label_scores(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    mllm_captions: pd.DataFrame,
+    prompts: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """Confusion counts, precision, recall and F1 for every taxonomy label: a good micro F1 can hide a
+    label the model never gets right. The heatmap shows which."""
+    model, batch, labels, training = _scored_partition(context, workbench)
+    df = per_label_scores_of(model, batch, mllm_captions, prompts, labels, is_training_batch=training)
+    extra = {}
+    if len(df) and int(df["support"].sum() + df["fp"].sum()):
+        picture = figure_png(confusion_heatmap(df, f"{model} on {batch}: per-label confusion"))
+        extra["confusion_heatmap"] = png_markdown(picture, "per-label confusion heatmap")
+        worst = df[df["support"] > 0].sort_values("f1")
+        if len(worst):
+            extra["weakest_label"] = dg.MetadataValue.text(
+                f"{worst.iloc[0]['label']} (F1 {worst.iloc[0]['f1']:.2f})"
             )
-            if row[k] is not None
-        }
-        return dg.Output(df, metadata=table_metadata(df, **headline))
+    return dg.Output(df, metadata=table_metadata(df, ["label", "support", "tp", "fp", "fn", "f1"], **extra))
 
-    @dg.asset(
-        partitions_def=multi, group_name="evaluation", kinds={"numpy", "parquet"}, automation_condition=EAGER
-    )
-    def image_scores(
-        context: dg.AssetExecutionContext,
-        workbench: WorkbenchResource,
-        mllm_captions: pd.DataFrame,
-        prompts: pd.DataFrame,
-        embeddings: pd.DataFrame,
-    ) -> dg.Output[pd.DataFrame]:
-        """One row per scored image. Intervals pooled over batches and paired model comparisons resample
-        images, so they need the per-image outcomes, not the per-batch averages."""
-        cfg = workbench.config
-        model, batch = model_and_batch(context)
-        df = image_scores_of(
-            model,
-            batch,
-            mllm_captions,
-            prompts,
-            embeddings,
-            cfg.scenario_data.label_ids,
-            is_training_batch=(batch == cfg.baseline.train_batch),
-        )
-        return dg.Output(df, metadata=table_metadata(df, ["image_id", "labels", "jaccard", "caption_cosine"]))
 
-    @dg.asset(
-        partitions_def=multi, group_name="evaluation", kinds={"scikitlearn", "parquet"}, automation_condition=EAGER
-    )
-    def per_label_scores(
-        context: dg.AssetExecutionContext,
-        workbench: WorkbenchResource,
-        mllm_captions: pd.DataFrame,
-        prompts: pd.DataFrame,
-    ) -> dg.Output[pd.DataFrame]:
-        """Confusion counts, precision, recall and F1 for every taxonomy label: a good micro F1 can hide a
-        label the model never gets right. The heatmap shows which."""
-        cfg = workbench.config
-        model, batch = model_and_batch(context)
-        df = per_label_scores_of(
-            model,
-            batch,
-            mllm_captions,
-            prompts,
-            cfg.scenario_data.label_ids,
-            is_training_batch=(batch == cfg.baseline.train_batch),
-        )
-        extra = {}
-        if len(df) and int(df["support"].sum() + df["fp"].sum()):
-            picture = figure_png(confusion_heatmap(df, f"{model} on {batch}: per-label confusion"))
-            extra["confusion_heatmap"] = png_markdown(picture, "per-label confusion heatmap")
-            worst = df[df["support"] > 0].sort_values("f1")
-            if len(worst):
-                extra["weakest_label"] = dg.MetadataValue.text(
-                    f"{worst.iloc[0]['label']} (F1 {worst.iloc[0]['f1']:.2f})"
-                )
-        return dg.Output(df, metadata=table_metadata(df, ["label", "support", "tp", "fp", "fn", "f1"], **extra))
-
-    @dg.asset(
-        partitions_def=model_partitions(config),
-        group_name="evaluation",
-        kinds={"numpy", "parquet"},
-        automation_condition=EAGER,
-        ins={"image_scores": every_partition},
-    )
-    def metric_intervals(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource, image_scores: pd.DataFrame
-    ) -> dg.Output[pd.DataFrame]:
-        """Every headline metric of a model pooled over its held-out batches, with a bootstrap 95% interval
-        over images: the leaderboard's estimate and its `ci_low`/`ci_high`."""
-        cfg = workbench.config
-        df = metric_intervals_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
-        f1 = df[df["metric"] == "f1_micro"].iloc[0]
-        extra = {
-            k: dg.MetadataValue.float(float(f1[k])) for k in ("estimate", "ci_low", "ci_high") if pd.notna(f1[k])
-        }
-        return dg.Output(
+def metric_intervals(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource, image_scores: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
+    """Every headline metric of a model pooled over its held-out batches, with a bootstrap 95% interval
+    over images: the leaderboard's estimate and its `ci_low`/`ci_high`."""
+    cfg = workbench.config
+    df = metric_intervals_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
+    f1 = df[df["metric"] == "f1_micro"].iloc[0]
+    extra = {k: dg.MetadataValue.float(float(f1[k])) for k in ("estimate", "ci_low", "ci_high") if pd.notna(f1[k])}
+    return dg.Output(
+        df,
+        metadata=table_metadata(
             df,
-            metadata=table_metadata(
-                df,
-                ["metric", "n_images", "estimate", "ci_low", "ci_high"],
-                **{f"f1_micro_{k}": v for k, v in extra.items()},
-            ),
-        )
-
-    @dg.asset(
-        partitions_def=model_partitions(config),
-        group_name="evaluation",
-        kinds={"numpy", "parquet"},
-        automation_condition=EAGER,
-        ins={"image_scores": every_partition},
+            ["metric", "n_images", "estimate", "ci_low", "ci_high"],
+            **{f"f1_micro_{k}": v for k, v in extra.items()},
+        ),
     )
-    def model_comparisons(
-        context: dg.AssetExecutionContext, workbench: WorkbenchResource, image_scores: pd.DataFrame
-    ) -> dg.Output[pd.DataFrame]:
-        """This model minus every other, paired on the same held-out images and the same resamples, so the
-        leaderboard can say whether A really beats B (`better` / `worse` / `no clear difference`)."""
-        cfg = workbench.config
-        df = model_comparisons_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
-        shown = df[df["metric"] == "f1_micro"]
-        return dg.Output(
-            df,
-            metadata=table_metadata(
-                df,
-                f1_micro_comparisons=preview(
-                    shown, rows=20, columns=["other_model", "difference", "ci_low", "ci_high", "verdict"]
-                ),
-            ),
-        )
 
-    @dg.asset(
-        partitions_def=BATCH_PARTITIONS,
-        group_name="evaluation",
-        kinds={"krippendorff", "parquet"},
-        automation_condition=EAGER,
-        ins={"mllm_captions": dg.AssetIn(partition_mapping=ALL_MODELS_OF_BATCH)},
+
+def model_comparisons(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource, image_scores: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
+    """This model minus every other, paired on the same held-out images and the same resamples, so the
+    leaderboard can say whether A really beats B (`better` / `worse` / `no clear difference`)."""
+    cfg = workbench.config
+    df = model_comparisons_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
+    shown = df[df["metric"] == "f1_micro"]
+    return dg.Output(
+        df,
+        metadata=table_metadata(
+            df,
+            f1_micro_comparisons=preview(
+                shown, rows=20, columns=["other_model", "difference", "ci_low", "ci_high", "verdict"]
+            ),
+        ),
     )
-    def agreement(
-        context: dg.AssetExecutionContext,
-        workbench: WorkbenchResource,
-        mllm_captions: pd.DataFrame,
-        human_reviews: pd.DataFrame,
-    ) -> dg.Output[pd.DataFrame]:
-        """Fleiss' kappa and Krippendorff's alpha per label on one batch: across the models (where they
-        disagree, the labels are hard or the taxonomy is ambiguous, and a person should look), across the
-        human reviewers, and between each model and the reviewers' majority."""
-        cfg = workbench.config
-        labels = cfg.scenario_data.label_ids
-        df = pd.concat(
-            [
-                model_agreement(context.partition_key, mllm_captions, labels),
-                human_agreement(context.partition_key, mllm_captions, human_reviews, labels),
-            ],
-            ignore_index=True,
-        )
-        overall = df[df["label"] == "(all labels)"]
-        extra = {}
-        if len(overall) and pd.notna(overall.iloc[0]["krippendorff_alpha"]):
-            extra["models_alpha_all_labels"] = dg.MetadataValue.float(float(overall.iloc[0]["krippendorff_alpha"]))
-        return dg.Output(
-            df,
-            metadata=table_metadata(
-                df,
-                ["comparison", "label", "n_items", "percent_agreement", "fleiss_kappa", "krippendorff_alpha"],
-                **extra,
-            ),
-        )
 
-    @dg.asset(
-        partitions_def=BATCH_PARTITIONS,
-        group_name="evaluation",
-        kinds={"scipy", "parquet"},
-        automation_condition=EAGER,
-        ins={
-            name: dg.AssetIn(
-                partition_mapping=dg.AllPartitionMapping(), metadata={"allow_missing_partitions": True}
-            )
-            for name in ("prompts", "mllm_captions", "embeddings")
-        },
-        check_specs=[
-            dg.AssetCheckSpec(
-                "no_drift",
-                asset="drift",
-                blocking=False,
-                description="Warns when a batch drifted from the training batch.",
-            )
+
+def agreement(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    mllm_captions: pd.DataFrame,
+    human_reviews: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """Fleiss' kappa and Krippendorff's alpha per label on one batch: across the models (where they
+    disagree, the labels are hard or the taxonomy is ambiguous, and a person should look), across the
+    human reviewers, and between each model and the reviewers' majority."""
+    labels = workbench.config.scenario_data.label_ids
+    df = pd.concat(
+        [
+            model_agreement(context.partition_key, mllm_captions, labels),
+            human_agreement(context.partition_key, mllm_captions, human_reviews, labels),
         ],
+        ignore_index=True,
     )
-    def drift(
-        context: dg.AssetExecutionContext,
-        workbench: WorkbenchResource,
-        prompts: pd.DataFrame,
-        mllm_captions: pd.DataFrame,
-        embeddings: pd.DataFrame,
-    ):
-        """How far this batch's labels (Jensen-Shannon distance) and caption embeddings (mean-embedding
-        cosine distance) moved from the training batch: past a threshold, scores measured on earlier
-        batches no longer vouch for this one. The `no_drift` check warns; it does not stop anything."""
-        cfg = workbench.config
-        df = batch_drift(
-            context.partition_key,
-            cfg.baseline.train_batch,
-            prompts,
-            mllm_captions,
-            embeddings,
-            cfg.scenario_data.label_ids,
-        )
-        drifted = df[df["drifted"].astype(bool)] if len(df) else df
-        yield dg.Output(
+    overall = df[df["label"] == "(all labels)"]
+    extra = {}
+    if len(overall) and pd.notna(overall.iloc[0]["krippendorff_alpha"]):
+        extra["models_alpha_all_labels"] = dg.MetadataValue.float(float(overall.iloc[0]["krippendorff_alpha"]))
+    return dg.Output(
+        df,
+        metadata=table_metadata(
             df,
-            metadata=table_metadata(
-                df, ["model", "kind", "value", "threshold", "drifted"], drifted_rows=len(drifted)
-            ),
-        )
-        yield dg.AssetCheckResult(
-            check_name="no_drift",
-            passed=drifted.empty,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "drifted": dg.MetadataValue.md(drifted.to_markdown(index=False) if len(drifted) else "_none_"),
-                "rows": len(df),
-            },
-        )
+            ["comparison", "label", "n_items", "percent_agreement", "fleiss_kappa", "krippendorff_alpha"],
+            **extra,
+        ),
+    )
 
-    return [eval_scores, image_scores, per_label_scores, metric_intervals, model_comparisons, agreement, drift]
+
+def drift(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    prompts: pd.DataFrame,
+    mllm_captions: pd.DataFrame,
+    embeddings: pd.DataFrame,
+):
+    """How far this batch's labels (Jensen-Shannon distance) and caption embeddings (mean-embedding
+    cosine distance) moved from the training batch: past a threshold, scores measured on earlier
+    batches no longer vouch for this one. The `no_drift` check warns; it does not stop anything."""
+    cfg = workbench.config
+    df = batch_drift(
+        context.partition_key,
+        cfg.baseline.train_batch,
+        prompts,
+        mllm_captions,
+        embeddings,
+        cfg.scenario_data.label_ids,
+    )
+    drifted = df[df["drifted"].astype(bool)] if len(df) else df
+    yield dg.Output(
+        df,
+        metadata=table_metadata(df, ["model", "kind", "value", "threshold", "drifted"], drifted_rows=len(drifted)),
+    )
+    yield dg.AssetCheckResult(
+        check_name="no_drift",
+        passed=drifted.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "drifted": dg.MetadataValue.md(drifted.to_markdown(index=False) if len(drifted) else "_none_"),
+            "rows": len(df),
+        },
+    )
+
+
+NO_DRIFT = dg.AssetCheckSpec(
+    "no_drift", asset="drift", blocking=False, description="Warns when a batch drifted from the training batch."
+)
+
+
+def definitions(config: WorkbenchConfig) -> dg.Definitions:
+    per_model_batch = {"partitions_def": model_batch_partitions(config)}
+    per_model = {
+        "partitions_def": model_partitions(config),
+        "ins": {"image_scores": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+    }
+    every_batch = dg.AssetIn(
+        partition_mapping=dg.AllPartitionMapping(), metadata={"allow_missing_partitions": True}
+    )
+    assets = [
+        stage_asset(STAGE, **per_model_batch, kinds={"scikitlearn", "parquet"})(eval_scores),
+        stage_asset(STAGE, **per_model_batch, kinds={"numpy", "parquet"})(image_scores),
+        stage_asset(STAGE, **per_model_batch, kinds={"scikitlearn", "parquet"})(per_label_scores),
+        stage_asset(STAGE, **per_model, kinds={"numpy", "parquet"})(metric_intervals),
+        stage_asset(STAGE, **per_model, kinds={"numpy", "parquet"})(model_comparisons),
+        stage_asset(
+            STAGE,
+            partitions_def=BATCH_PARTITIONS,
+            kinds={"krippendorff", "parquet"},
+            ins={"mllm_captions": dg.AssetIn(partition_mapping=ALL_MODELS_OF_BATCH)},
+        )(agreement),
+        stage_asset(
+            STAGE,
+            partitions_def=BATCH_PARTITIONS,
+            kinds={"scipy", "parquet"},
+            ins=dict.fromkeys(("prompts", "mllm_captions", "embeddings"), every_batch),
+            check_specs=[NO_DRIFT],
+        )(drift),
+    ]
+    return stage_definitions(config, STAGE, assets)

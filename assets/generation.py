@@ -1,26 +1,28 @@
-"""Scenario to prompts, images and comments, per batch."""
+"""The generation stage: scenario to prompts, images and comments, per batch."""
 
 import dagster as dg
 import pandas as pd
 
-from assets.metadata import png_markdown, table_metadata
-from assets.partitions import BATCH_PARTITIONS
+from assets._shared.checks import quietly
+from assets._shared.metadata import png_markdown, table_metadata
+from assets._shared.partitions import BATCH_PARTITIONS
+from assets._shared.rules import backend_failures, code_version
+from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
+from workbench_dagster.generation.api_comments import PROMPT_VERSION as COMMENTS_PROMPT_VERSION
 from workbench_dagster.generation.comments import generate_comments
 from workbench_dagster.generation.images import contact_sheet, make_images
+from workbench_dagster.generation.procedural import RENDERER_VERSION
 from workbench_dagster.scenario.batches import batch_prompts, comment_spec
+from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.scenario.prompts import derive_seed
+from workbench_dagster.warehouse.table_rules import undecodable_images
 
-EAGER = dg.AutomationCondition.eager()
+STAGE = "generation"
 COMMENT_COLUMNS = ["comment_id", "image_id", "batch", "lang", "text", "hashtags", "emojis"]
 
 
-@dg.asset(
-    partitions_def=BATCH_PARTITIONS,
-    group_name="generation",
-    kinds={"python", "parquet"},
-)
 def prompts(context: dg.AssetExecutionContext, workbench: WorkbenchResource) -> dg.Output[pd.DataFrame]:
     """Prompts of one batch with their spec, reference labels and reference caption, known by construction.
 
@@ -31,12 +33,6 @@ def prompts(context: dg.AssetExecutionContext, workbench: WorkbenchResource) -> 
     return dg.Output(df, metadata=table_metadata(df, ["image_id", "prompt", "reference_labels"]))
 
 
-@dg.asset(
-    partitions_def=BATCH_PARTITIONS,
-    group_name="generation",
-    kinds={"pillow", "parquet"},
-    automation_condition=EAGER,
-)
 def synthetic_images(
     context: dg.AssetExecutionContext,
     workbench: WorkbenchResource,
@@ -49,14 +45,10 @@ def synthetic_images(
     """
     store = workbench.image_store
     device, dtype = gpu.pick() if workbench.config.images.backend == "diffusers" else (None, None)
-    from workbench_dagster.backends.base import BackendUnavailable
-
-    try:
+    with backend_failures():  # e.g. images.backend: gemini without a key: say what to set
         df, rendered = make_images(
             workbench.config, prompts, store, workbench.call_cache, device=device, dtype=dtype
         )
-    except BackendUnavailable as exc:  # e.g. images.backend: gemini without a key: say what to set
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
     failed = df[df["status"] == "failed"]
     for reason in failed["error"]:
         context.log.warning(f"image not usable: {reason}")
@@ -73,48 +65,13 @@ def synthetic_images(
     return dg.Output(df, metadata=metadata)
 
 
-@dg.asset(
-    partitions_def=BATCH_PARTITIONS,
-    group_name="generation",
-    kinds={"python", "parquet"},
-    automation_condition=EAGER,
-)
 def synthetic_comments(
     context: dg.AssetExecutionContext, workbench: WorkbenchResource, prompts: pd.DataFrame
 ) -> dg.Output[pd.DataFrame]:
     """Synthetic social-media comments per image, in the scenario's languages, with hashtags and emojis."""
     config = workbench.config
     if config.comments.backend != "template":  # gemini / openai: one cached call per image
-        from workbench_dagster.backends.base import BackendUnavailable
-        from workbench_dagster.generation.api_comments import generate_api_comments
-
-        records = [
-            {**r, "prompt": r.get("prompt") or "a photo posted by the movement"}
-            for r in prompts.to_dict("records")
-        ]
-        try:
-            rows, failures, n_called = generate_api_comments(
-                scenario=config.scenario_data,
-                prompt_rows=records,
-                comments_config=config.comments,
-                cache=workbench.call_cache,
-            )
-        except BackendUnavailable as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
-        for image_id, reason in failures:
-            context.log.warning(f"no comments for {image_id}: {reason}")
-        df = pd.DataFrame(rows, columns=COMMENT_COLUMNS)
-        return dg.Output(
-            df,
-            metadata=table_metadata(
-                df,
-                ["comment_id", "lang", "text"],
-                languages=df["lang"].value_counts().to_dict() if len(df) else {},
-                model_calls=n_called,
-                n_failed_images=len(failures),
-                failures=dg.MetadataValue.md("\n".join(f"- {i}: {r}" for i, r in failures) or "_none_"),
-            ),
-        )
+        return _api_comments(context, workbench, prompts)
     rows = []
     for row in prompts.to_dict("records"):
         spec = comment_spec(config, row)
@@ -126,3 +83,78 @@ def synthetic_comments(
     df = pd.DataFrame(rows, columns=COMMENT_COLUMNS)
     languages = df["lang"].value_counts().to_dict() if len(df) else {}
     return dg.Output(df, metadata=table_metadata(df, ["comment_id", "lang", "text"], languages=languages))
+
+
+def _api_comments(context, workbench: WorkbenchResource, prompts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    from workbench_dagster.generation.api_comments import generate_api_comments
+
+    config = workbench.config
+    records = [
+        {**r, "prompt": r.get("prompt") or "a photo posted by the movement"} for r in prompts.to_dict("records")
+    ]
+    with backend_failures():
+        rows, failures, n_called = generate_api_comments(
+            scenario=config.scenario_data,
+            prompt_rows=records,
+            comments_config=config.comments,
+            cache=workbench.call_cache,
+        )
+    for image_id, reason in failures:
+        context.log.warning(f"no comments for {image_id}: {reason}")
+    df = pd.DataFrame(rows, columns=COMMENT_COLUMNS)
+    return dg.Output(
+        df,
+        metadata=table_metadata(
+            df,
+            ["comment_id", "lang", "text"],
+            languages=df["lang"].value_counts().to_dict() if len(df) else {},
+            model_calls=n_called,
+            n_failed_images=len(failures),
+            failures=dg.MetadataValue.md("\n".join(f"- {i}: {r}" for i, r in failures) or "_none_"),
+        ),
+    )
+
+
+def _images_decodable(images: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=images,
+        name="images_decodable",
+        blocking=True,
+        partitions_def=images.partitions_def,
+        description="Every image marked ok decodes from the store.",
+    )
+    def images_decodable(workbench: WorkbenchResource, synthetic_images: pd.DataFrame) -> dg.AssetCheckResult:
+        bad = undecodable_images(synthetic_images, workbench.image_store.get)
+        failed = synthetic_images[synthetic_images["status"] == "failed"]
+        return dg.AssetCheckResult(
+            passed=not bad,
+            metadata={"undecodable": dg.MetadataValue.json(bad[:20]), "failure_rows": len(failed)},
+        )
+
+    return images_decodable
+
+
+def definitions(config: WorkbenchConfig) -> dg.Definitions:
+    """Versions follow the configured backend: the painter's for procedural images, the comment
+    prompt's for API comments; other backends' recipes live outside this code."""
+    per_batch = {"partitions_def": BATCH_PARTITIONS}
+    assets = [
+        stage_asset(STAGE, **per_batch, kinds={"python", "parquet"}, automation_condition=None)(prompts),
+        stage_asset(
+            STAGE,
+            **per_batch,
+            kinds={"pillow", "parquet"},
+            code_version=code_version(
+                renderer=RENDERER_VERSION if config.images.backend == "procedural" else None
+            ),
+        )(synthetic_images),
+        stage_asset(
+            STAGE,
+            **per_batch,
+            kinds={"python", "parquet"},
+            code_version=code_version(
+                comments_prompt=COMMENTS_PROMPT_VERSION if config.comments.backend != "template" else None
+            ),
+        )(synthetic_comments),
+    ]
+    return stage_definitions(config, STAGE, assets, checks=quietly(lambda: [_images_decodable(assets[1])]))

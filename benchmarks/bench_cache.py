@@ -33,7 +33,7 @@ def main() -> None:
     from conftest import write_config
     from fakes.openai_server import OpenAIState, fake_openai_server
 
-    from assets.pipeline import register_batches
+    from assets._shared.runner import register_batches
     from workbench_dagster.definitions import build_definitions
     from workbench_dagster.scenario.config import load_config
 

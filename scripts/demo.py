@@ -14,7 +14,7 @@ def main() -> int:
     os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home"))
     import dagster as dg
 
-    from assets.pipeline import run_pipeline
+    from assets._shared.runner import run_pipeline
     from workbench_dagster.errors import WorkbenchConfigError
     from workbench_dagster.scenario.config import config_path_from_env, load_config
 

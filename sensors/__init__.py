@@ -1,1 +1,1 @@
-"""The landing sensor and the nightly schedule."""
+"""The landing and review sensors, and the nightly schedules: what starts runs, given the stage jobs."""

@@ -1,168 +1,96 @@
-"""The nightly schedule: rerun what is missing or stale.
+"""The nightly schedules: rerun what is missing or stale, one schedule per stage job.
 
-`build_schedule_from_partitioned_job` refuses dynamic partitions, so the schedule plans the
-runs itself from the instance's materialization records.
+`build_schedule_from_partitioned_job` refuses dynamic partitions, so each schedule plans its runs
+itself from the instance's materialization records. The jobs, their order and what each reads
+come from the asset graph; a job's schedule ticks ten minutes after the one before it.
 """
 
 import dagster as dg
 
-from assets.partitions import BATCH_PARTITIONS
-from workbench_dagster.freshness import Stage, plan_refresh
-from workbench_dagster.scenario.config import WorkbenchConfig
+from assets._shared.jobs import StageJob, stage_jobs_in_order
+from assets._shared.partitions import BATCH_PARTITIONS, partition_keys
+from workbench_dagster.freshness import Job, plan_refresh
 
-BATCH_ASSETS = ("prompts", "synthetic_images", "synthetic_comments")
-MODEL_BATCH_ASSETS = (
-    "mllm_captions",
-    "preprocessed_text",
-    "embeddings",
-    "eval_scores",
-    "image_scores",
-    "per_label_scores",
-)
-MODEL_ASSETS = ("semantic_graph", "centrality_table", "communities")
-NETWORK_COMPARE_ASSETS = ("network_comparison", "image_divergence")  # unpartitioned, reading every model
-MODEL_EVAL_ASSETS = (
-    "metric_intervals",
-    "model_comparisons",
-    "baseline_versions",
-)  # per model, reading every batch
-BATCH_EVAL_ASSETS = (
-    "review_queue",
-    "human_reviews",
-    "human_eval_scores",
-    "agreement",
-    "drift",
-)  # per batch, reading every model
+FIRST_TICK_MINUTE = 2 * 60  # 02:00 UTC
+MINUTES_BETWEEN_JOBS = 10
 
 
-def stages(config: WorkbenchConfig, batches: list[str]) -> list[Stage]:
-    models = config.model_ids
-    multi = [dg.MultiPartitionKey({"model": m, "batch": b}) for m in models for b in batches]
-    train = config.baseline.train_batch
+def upstream_partitions(graph, job: StageJob, key) -> list[tuple[str, str | None]]:
+    """The (asset, partition) pairs outside the job that its assets read for `key`, through the
+    graph's own partition mappings. Needs a partition loading context for the dynamic batches."""
+    pairs = []
+    for child in job.assets:
+        for parent in sorted(graph.get(child).parent_keys - set(job.assets), key=lambda k: k.to_user_string()):
+            name = parent.to_user_string()
+            if graph.get(parent).partitions_def is None:
+                pairs.append((name, None))
+                continue
+            mapped = graph.get_parent_partition_keys_for_child(
+                str(key) if key is not None else None, parent, child
+            ).partitions_subset
+            pairs.extend((name, k) for k in mapped.get_partition_keys())
+    return pairs
+
+
+def refresh_jobs(graph, jobs: list[StageJob], batches: list[str]) -> list[Job]:
     return [
-        Stage("batch", BATCH_ASSETS, tuple(batches), lambda key: []),
-        Stage(
-            "baseline",
-            ("baseline_models",),
-            (None,),
-            lambda key: [("prompts", train), ("synthetic_images", train)],
-            after=("batch",),
-        ),
-        Stage(
-            "model_batch",
-            MODEL_BATCH_ASSETS,
-            tuple(multi),
-            lambda key: [(a, key.keys_by_dimension["batch"]) for a in BATCH_ASSETS] + [("baseline_models", None)],
-            after=("batch", "baseline"),
-        ),
-        Stage(
-            "batch_eval",
-            BATCH_EVAL_ASSETS,
-            tuple(batches),
-            lambda key: [("mllm_captions", k) for k in multi if k.keys_by_dimension["batch"] == key],
-            after=("model_batch",),
-        ),
-        Stage(
-            "model_eval",
-            MODEL_EVAL_ASSETS,
-            tuple(models),
-            lambda key: [("image_scores", k) for k in multi] + [("human_reviews", b) for b in batches],
-            after=("model_batch", "batch_eval"),
-        ),
-        Stage(
-            "model",
-            MODEL_ASSETS,
-            tuple(models),
-            lambda key: (
-                [(a, k) for a in MODEL_BATCH_ASSETS for k in multi if k.keys_by_dimension["model"] == key]
-                + [("synthetic_images", b) for b in batches]
-                + [("baseline_models", None)]
-            ),
-            after=("model_batch",),
-        ),
-        Stage(
-            "network_compare",
-            NETWORK_COMPARE_ASSETS,
-            (None,),
-            lambda key: [(a, m) for a in MODEL_ASSETS for m in models],
-            after=("model",),
-        ),
-        Stage(
-            "warehouse",
-            ("warehouse",),
-            (None,),
-            lambda key: (
-                [(a, m) for a in MODEL_ASSETS + MODEL_EVAL_ASSETS for m in models]
-                + [(a, b) for a in BATCH_EVAL_ASSETS for b in batches]
-                + [(a, None) for a in NETWORK_COMPARE_ASSETS]
-            ),
-            after=("model", "network_compare", "model_eval", "batch_eval"),
-        ),
+        Job(
+            name=job.name,
+            assets=tuple(k.to_user_string() for k in job.assets),
+            keys=tuple(partition_keys(job.partitions_def, batches)),
+            upstream=lambda key, job=job: upstream_partitions(graph, job, key),
+            after=tuple(sorted(job.reads)),
+        )
+        for job in jobs
     ]
 
 
 def materialized_at(instance: dg.DagsterInstance):
+    seen: dict[tuple[str, str | None], float | None] = {}  # one tick asks for the same pair many times
+
     def timestamp(asset: str, key) -> float | None:
-        records_filter = dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(asset), asset_partitions=[str(key)] if key is not None else None
-        )
-        records = instance.fetch_materializations(records_filter, limit=1).records
-        return records[0].timestamp if records else None
+        pair = (asset, str(key) if key is not None else None)
+        if pair not in seen:
+            records_filter = dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(asset), asset_partitions=[pair[1]] if key is not None else None
+            )
+            records = instance.fetch_materializations(records_filter, limit=1).records
+            seen[pair] = records[0].timestamp if records else None
+        return seen[pair]
 
     return timestamp
 
 
-STAGE_JOBS = {
-    "batch": ("ingest_batch", "0 2 * * *"),
-    "baseline": ("train_baseline", "15 2 * * *"),
-    "model_batch": ("caption_and_score", "30 2 * * *"),
-    "model": ("build_networks", "0 3 * * *"),
-    "network_compare": ("compare_networks", "15 3 * * *"),
-    "model_eval": ("score_models", "45 2 * * *"),
-    "batch_eval": ("score_agreement", "50 2 * * *"),
-    "warehouse": ("publish_warehouse", "30 3 * * *"),
-}
+def build_nightly_schedules(stage_defs: dg.Definitions) -> list:
+    """A schedule per stage job, staggered through the night so upstream jobs land first."""
+    graph = stage_defs.resolve_asset_graph()
+    jobs = stage_jobs_in_order(stage_defs)
+    job_defs = {job.name: job for job in stage_defs.jobs}
 
-
-def build_stage_jobs(config: WorkbenchConfig) -> dict:
-    """One job per stage: a run cannot mix partitions definitions, so neither can a job."""
-    jobs = {}
-    for stage in stages(config, []):
-        job_name, _ = STAGE_JOBS[stage.name]
-        jobs[stage.name] = dg.define_asset_job(
-            job_name,
-            selection=list(stage.assets),
-            description=f"The {stage.name} stage: {', '.join(stage.assets)}.",
-        )
-    return jobs
-
-
-def build_nightly_schedules(config: WorkbenchConfig, jobs: dict) -> list:
-    """A schedule per stage, staggered through the night so upstream stages land first."""
-
-    def make(stage_name: str):
-        job_name, cron = STAGE_JOBS[stage_name]
+    def make(position: int, job: StageJob):
+        minute = FIRST_TICK_MINUTE + position * MINUTES_BETWEEN_JOBS
 
         @dg.schedule(
-            name=f"nightly_{stage_name}",
-            cron_schedule=cron,
-            job=jobs[stage_name],
+            name=f"nightly_{job.name}",
+            cron_schedule=f"{minute % 60} {minute // 60} * * *",
+            job=job_defs[job.name],
             execution_timezone="UTC",
-            description=f"Nightly: reruns {stage_name} partitions that are missing or stale.",
+            description=f"Nightly: reruns {job.name} partitions that are missing or stale.",
         )
         def nightly(context: dg.ScheduleEvaluationContext):
             batches = context.instance.get_dynamic_partitions(BATCH_PARTITIONS.name)
-            plan = [
-                p
-                for p in plan_refresh(stages(config, batches), materialized_at(context.instance))
-                if p.stage == stage_name
-            ]
+            with dg.partition_loading_context(dynamic_partitions_store=context.instance):
+                plan = [
+                    p
+                    for p in plan_refresh(refresh_jobs(graph, jobs, batches), materialized_at(context.instance))
+                    if p.job == job.name
+                ]
             if not plan:
-                return dg.SkipReason(f"every {stage_name} partition is fresh, or waits on an upstream stage")
+                return dg.SkipReason(f"every {job.name} partition is fresh, or waits on an upstream job")
             day = context.scheduled_execution_time.strftime("%Y-%m-%d")
             return [
                 dg.RunRequest(
-                    run_key=f"nightly-{day}-{item.stage}-{item.key}",
+                    run_key=f"nightly-{day}-{item.job}-{item.key}",
                     partition_key=str(item.key) if item.key is not None else None,
                     tags={"workbench/reason": item.reason},
                 )
@@ -171,4 +99,4 @@ def build_nightly_schedules(config: WorkbenchConfig, jobs: dict) -> list:
 
         return nightly
 
-    return [make(name) for name in STAGE_JOBS]
+    return [make(position, job) for position, job in enumerate(jobs)]

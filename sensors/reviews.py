@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.partitions import BATCH_PARTITIONS
+from assets._shared.partitions import BATCH_PARTITIONS
 from resources.workbench import WorkbenchResource
 from workbench_dagster.reviews.inbox import inbox_fingerprint, review_files
 

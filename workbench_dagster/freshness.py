@@ -1,9 +1,9 @@
-"""Which stages of the graph are missing or stale, for the nightly schedule.
+"""Which jobs of the graph are missing or stale, for the nightly schedule.
 
-A stage is a set of assets sharing a partition key. It is missing when any of its assets has
-never been materialized for that key, and stale when something it reads was materialized after
-it. Only stages whose own inputs are fresh are refreshed in one tick: running a stage on inputs
-that are about to change would waste the run, and eager automation carries the change onward.
+A job is a set of assets sharing a partition key. It is missing when any of its assets has never
+been materialized for that key, and stale when something it reads was materialized after it.
+Only jobs whose own inputs are fresh are refreshed in one tick: running a job on inputs that are
+about to change would waste the run, and eager automation carries the change onward.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ Timestamp = Callable[[str, str | None], float | None]
 
 
 @dataclass(frozen=True)
-class Stage:
+class Job:
     name: str
     assets: tuple[str, ...]
     keys: tuple[str | None, ...]
@@ -25,7 +25,7 @@ class Stage:
 
 @dataclass(frozen=True)
 class Refresh:
-    stage: str
+    job: str
     assets: tuple[str, ...]
     key: str | None
     reason: str
@@ -40,16 +40,16 @@ def needs_refresh(own: list[float | None], upstream: list[float | None]) -> str 
     return None
 
 
-def plan_refresh(stages: list[Stage], timestamp: Timestamp) -> list[Refresh]:
+def plan_refresh(jobs: list[Job], timestamp: Timestamp) -> list[Refresh]:
     plan: list[Refresh] = []
-    pending_stages: set[str] = set()
-    for stage in stages:  # stages come in topological order
-        blocked = any(name in pending_stages for name in stage.after)
-        for key in stage.keys:
-            own = [timestamp(asset, key) for asset in stage.assets]
-            reason = needs_refresh(own, [timestamp(asset, k) for asset, k in stage.upstream(key)])
+    pending_jobs: set[str] = set()
+    for job in jobs:  # jobs come in topological order
+        blocked = any(name in pending_jobs for name in job.after)
+        for key in job.keys:
+            own = [timestamp(asset, key) for asset in job.assets]
+            reason = needs_refresh(own, [timestamp(asset, k) for asset, k in job.upstream(key)])
             if reason:
-                pending_stages.add(stage.name)
+                pending_jobs.add(job.name)
                 if not blocked:
-                    plan.append(Refresh(stage.name, stage.assets, key, reason))
+                    plan.append(Refresh(job.name, job.assets, key, reason))
     return plan

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from assets.pipeline import register_batches
+from assets._shared.runner import register_batches
 from tests.fakes.openai_server import OpenAIState, fake_openai_server
 from tests.helpers import write_config
 from workbench_dagster.definitions import build_definitions

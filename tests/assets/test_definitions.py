@@ -1,3 +1,4 @@
+import ast
 import subprocess
 import sys
 import warnings
@@ -95,3 +96,44 @@ def test_a_bad_config_stops_the_load_with_file_and_field(tmp_path):
     )
     assert result.returncode != 0
     assert str(path) in result.stderr and "graph.k" in result.stderr and "valid integer" in result.stderr
+
+
+def test_one_vocabulary_group_stage_tag_and_job_agree():
+    from assets._shared.stage import SHAPE_TAG, STAGE_TAG
+    from workbench_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for spec in defs.resolve_all_asset_specs():
+        assert spec.tags[STAGE_TAG] == spec.group_name, spec.key
+    for job in defs.jobs:
+        selected = job.selection.resolve(graph)
+        stages = {graph.get(key).group_name for key in selected}
+        shapes = {graph.get(key).tags[SHAPE_TAG] for key in selected}
+        assert len(stages) == len(shapes) == 1, job.name
+        assert job.name == f"{stages.pop()}__{shapes.pop()}" and job.tags[STAGE_TAG] in job.name, job.name
+    assert {a.key for a in defs.assets} == {key for job in defs.jobs for key in job.selection.resolve(graph)}
+
+
+def python_files_importing(folder: Path, wanted) -> list[str]:
+    """Files under `folder` importing a module whose top-level package `wanted` accepts."""
+    offenders = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if any(wanted(n.split(".")[0]) for n in names):
+                offenders.append(str(path.relative_to(ROOT)))
+    return offenders
+
+
+def test_the_core_imports_no_dagster_in_any_stage_package():
+    offenders = python_files_importing(ROOT / "workbench_dagster", lambda top: top.startswith("dagster"))
+    assert offenders == ["workbench_dagster/definitions.py"]
+
+
+def test_assets_do_not_import_sensors():
+    assert python_files_importing(ROOT / "assets", lambda top: top == "sensors") == []

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from assets.pipeline import run_pipeline
+from assets._shared.runner import run_pipeline
 from tests.helpers import write_config
 from workbench_dagster.definitions import build_definitions
 from workbench_dagster.scenario.config import load_config
@@ -182,7 +182,7 @@ def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
 def test_nightly_schedule_plans_missing_partitions_only(built):
     config, defs, instance, _ = built
     schedules = {s.name: s for s in defs.schedules}
-    schedule = schedules["nightly_batch"]
+    schedule = schedules["nightly_generation__batch"]
     context = dg.build_schedule_context(
         instance=instance,
         repository_def=defs.get_repository_def(),
@@ -194,7 +194,7 @@ def test_nightly_schedule_plans_missing_partitions_only(built):
     stale = schedule.evaluate_tick(context)
     assert [r.partition_key for r in stale.run_requests] == ["b001x"]
     assert stale.run_requests[0].tags["workbench/reason"] == "missing"
-    downstream = schedules["nightly_model_batch"].evaluate_tick(context)
+    downstream = schedules["nightly_captioning__model_batch"].evaluate_tick(context)
     assert not downstream.run_requests  # waits for its batch to land first
     instance.delete_dynamic_partition("prompt_batches", "b001x")
 
