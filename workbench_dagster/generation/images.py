@@ -10,6 +10,7 @@ from upath import UPath
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.storage.image_store import IMAGE_EXTENSIONS, ImageStore
+from workbench_dagster.storage.landing import read_landed_bytes
 
 IMAGE_COLUMNS = ["image_id", "batch", "sha256", "uri", "width", "height", "source", "status", "error"]
 
@@ -115,7 +116,7 @@ def make_images(
     for row in prompts.to_dict("records"):
         if row["source"] == "folder":
             try:
-                data = Path(row["source_file"]).read_bytes()
+                data = read_landed_bytes(Path(row["source_file"]))  # no symlink, no FIFO
             except OSError as exc:
                 rows.append({**_base(row), "status": "failed", "error": f"{row['source_file']}: {exc}"})
                 continue

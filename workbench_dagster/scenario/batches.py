@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from workbench_dagster.errors import WorkbenchConfigError
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.scenario.prompts import derive_seed, expand_batch, make_spec
-from workbench_dagster.storage.landing import find_landing_folder, read_landing_folder
+from workbench_dagster.storage.landing import LandedFile, find_landing_folder, read_landing_folder
 
 PROMPT_COLUMNS = [
     "image_id",
@@ -42,13 +43,30 @@ def batch_prompts(config: WorkbenchConfig, batch: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
 
 
+def _landing_image_id(batch: str, file: LandedFile) -> str:
+    """Top-level files keep the ids they always had; a nested file's folders join its stem, and a
+    refused entry, having no bytes, is told apart by a hash of its name."""
+    stem = Path(file.name).with_suffix("").as_posix()
+    try:
+        label = sanitize_key(stem)
+    except ValueError:  # a name with no Latin letter or digit, e.g. a stem in another script
+        label = "file"
+    digest = file.sha256 or hashlib.sha256(f"refused\0{file.name}".encode()).hexdigest()
+    return f"{batch}-{label}-{digest[:8]}"
+
+
 def landing_prompts(folder: Path, batch: str, seed: int) -> pd.DataFrame:
+    """One row per landing entry, refused ones included, so every entry ends as an image or a failure row."""
     landed = read_landing_folder(folder)
-    rows = []
+    rows, seen = [], set()
     for index, file in enumerate(landed.files):
+        image_id = _landing_image_id(batch, file)
+        if image_id in seen:  # `a.png` and `a.jpg` with the same bytes, or `a/b.png` next to `a_b.png`
+            image_id = f"{image_id}-{index}"
+        seen.add(image_id)
         rows.append(
             {
-                "image_id": f"{batch}-{sanitize_key(Path(file.name).stem)}-{file.sha256[:8]}",
+                "image_id": image_id,
                 "batch": batch,
                 "index": index,
                 "prompt": None,
