@@ -2,7 +2,10 @@
 
 The file is rebuilt from scratch into a temporary name and renamed over the old one. On Linux a
 reader that has the old file open keeps its inode and goes on reading the old data, and the
-build never waits on the reader's lock; new readers see the new file.
+build never waits on the reader's lock. A reader in another process sees the new file; in the
+same process DuckDB hands a plain `duckdb.connect(path)` the database it already holds open for
+that path, so the old build, until every connection to it is closed. `open_warehouse` attaches
+the file instead, which always opens the build currently at the path.
 
 Views read the Parquet files lazily, so they always show the current tables; models are
 snapshots taken at build time.
@@ -188,10 +191,21 @@ def build_warehouse(tables_dir: Path, sql_dir: Path, target: Path) -> dict:
     }
 
 
-def query(path: Path, sql: str) -> pd.DataFrame:
-    """Attaches instead of connecting: DuckDB caches one database per path in a process, so a plain
-    connect would hand back a still-open connection's view of the file from before the rename."""
-    with duckdb.connect() as con:
+def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the build at `path` now, even while this process holds a connection
+    to an older one: DuckDB caches one database per path in a process, and ATTACH from a fresh
+    in-memory database bypasses that cache. The connection keeps the build it opened; open another
+    to see a later one."""
+    con = duckdb.connect()
+    try:
         con.execute(f"ATTACH {_literal(str(Path(path).resolve()))} AS warehouse (READ_ONLY)")
         con.execute("USE warehouse")
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
+
+
+def query(path: Path, sql: str) -> pd.DataFrame:
+    with open_warehouse(path) as con:
         return con.execute(sql).df()
