@@ -9,7 +9,8 @@ WITH scores AS (
         weighted_avg(f1_macro, n_scored)         AS f1_macro,
         weighted_avg(subset_accuracy, n_scored)  AS subset_accuracy,
         weighted_avg(hamming_loss, n_scored)     AS hamming_loss,
-        weighted_avg(caption_cosine, n_scored)   AS caption_cosine
+        weighted_avg(caption_cosine, n_scored)   AS caption_cosine,
+        weighted_avg(caption_bertscore, n_scored) AS caption_bertscore
     FROM eval_scores
     WHERE NOT coalesce(is_training_batch, false)
     GROUP BY model
@@ -65,6 +66,7 @@ SELECT
     s.subset_accuracy,
     s.hamming_loss,
     s.caption_cosine,
+    s.caption_bertscore,
     coalesce(c.n_captions, 0)   AS n_captions,
     coalesce(c.n_failures, 0)   AS n_failures,
     coalesce(c.n_cache_hits, 0) AS n_cache_hits,

@@ -12,8 +12,8 @@ from workbench_dagster.evaluation.bootstrap import (
     bootstrap_intervals,
     bootstrap_weights,
     paired_bootstrap,
-    weighted_scores,
 )
+from workbench_dagster.evaluation.metric_registry import Outcomes, scores
 from workbench_dagster.evaluation.scores import metric_intervals, model_comparisons
 
 LABELS = ["a", "b", "c"]
@@ -22,40 +22,37 @@ Y_PRED = [["a"], ["c", "b"], [], ["b", "c"]]
 
 
 def test_point_estimate_by_hand():
-    t, p = binarized(Y_TRUE, Y_PRED, LABELS)
-    scores = {
-        k: v[0] for k, v in weighted_scores(t, p, np.ones((1, 4)), np.array([0.5, 1.0, np.nan, 0.0])).items()
+    expected = {
+        "f1_micro": 4 / 9,
+        "precision_micro": 2 / 5,
+        "recall_micro": 1 / 2,
+        "f1_macro": (2 / 3 + 0 + 2 / 3) / 3,
+        "subset_accuracy": 1 / 4,
+        "sample_accuracy": 1 / 2,
+        "hamming_loss": 5 / 12,
+        "caption_cosine": 1.5 / 3,
     }
-    assert scores == pytest.approx(
-        {
-            "f1_micro": 4 / 9,
-            "precision_micro": 2 / 5,
-            "recall_micro": 1 / 2,
-            "f1_macro": (2 / 3 + 0 + 2 / 3) / 3,
-            "subset_accuracy": 1 / 4,
-            "sample_accuracy": 1 / 2,
-            "hamming_loss": 5 / 12,
-            "caption_cosine": 1.5 / 3,
-        }
-    )
+    outcomes = Outcomes(*binarized(Y_TRUE, Y_PRED, LABELS), {"caption_cosine": np.array([0.5, 1.0, np.nan, 0.0])})
+    point = {k: v[0] for k, v in scores(outcomes, np.ones((1, 4)), expected).items()}
+    assert point == pytest.approx(expected)
 
 
 def test_weights_count_images_twice():
     """Image weights (2, 0, 0, 1) are the data set [img0, img0, img3]."""
-    t, p = binarized(Y_TRUE, Y_PRED, LABELS)
-    scores = weighted_scores(t, p, np.array([[2.0, 0, 0, 1]]))
+    weighted = scores(Outcomes(*binarized(Y_TRUE, Y_PRED, LABELS)), np.array([[2.0, 0, 0, 1]]))
     # img0: tp1 fn1; img3: fp2 fn1 -> tp 2, fp 2, fn 3
-    assert scores["f1_micro"][0] == pytest.approx(4 / 9)
-    assert scores["precision_micro"][0] == pytest.approx(2 / 4)
-    assert scores["hamming_loss"][0] == pytest.approx((1 + 1 + 3) / 9)
+    assert weighted["f1_micro"][0] == pytest.approx(4 / 9)
+    assert weighted["precision_micro"][0] == pytest.approx(2 / 4)
+    assert weighted["hamming_loss"][0] == pytest.approx((1 + 1 + 3) / 9)
 
 
 def test_bootstrap_is_seeded_and_brackets_the_estimate():
     rng = np.random.default_rng(0)
     t = rng.random((80, 4)) < 0.4
     p = t ^ (rng.random((80, 4)) < 0.15)
-    first, again = bootstrap_intervals(t, p, seed=5), bootstrap_intervals(t, p, seed=5)
-    other = bootstrap_intervals(t, p, seed=6)
+    outcomes = Outcomes(t, p)
+    first, again = bootstrap_intervals(outcomes, seed=5), bootstrap_intervals(outcomes, seed=5)
+    other = bootstrap_intervals(outcomes, seed=6)
     assert first == again
     assert first["f1_micro"] != other["f1_micro"]
     for metric in ("f1_micro", "f1_macro", "subset_accuracy", "hamming_loss"):
@@ -73,7 +70,7 @@ def test_interval_covers_a_known_rate_about_95_percent_of_the_time():
     for rep in range(reps):
         t = rng.random((n, 1)) < truth
         p = np.ones((n, 1), dtype=bool)
-        ci = bootstrap_intervals(t, p, n_boot=400, seed=rep)["subset_accuracy"]
+        ci = bootstrap_intervals(Outcomes(t, p), n_boot=400, seed=rep)["subset_accuracy"]
         covered += ci["ci_low"] <= truth <= ci["ci_high"]
     assert 0.88 <= covered / reps <= 0.99
 
@@ -82,10 +79,10 @@ def test_paired_bootstrap_separates_a_real_difference_from_a_tie():
     rng = np.random.default_rng(1)
     t = rng.random((100, 3)) < 0.5
     noisy = t ^ (rng.random((100, 3)) < 0.3)
-    result = paired_bootstrap(t, t, noisy, seed=3)
+    result = paired_bootstrap(Outcomes(t, t), Outcomes(t, noisy), seed=3)
     assert result["f1_micro"]["verdict"] == "A better" and result["f1_micro"]["ci_low"] > 0
     assert result["hamming_loss"]["verdict"] == "A better" and result["hamming_loss"]["ci_high"] < 0
-    tie = paired_bootstrap(t, noisy, noisy.copy(), seed=3)
+    tie = paired_bootstrap(Outcomes(t, noisy), Outcomes(t, noisy.copy()), seed=3)
     assert tie["f1_micro"]["difference"] == 0 and tie["f1_micro"]["verdict"] == "no clear difference"
 
 

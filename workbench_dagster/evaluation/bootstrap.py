@@ -1,17 +1,17 @@
 """Bootstrap confidence intervals over images, and paired bootstrap differences between models.
 
 A score on 64 images moves by several points if another 64 are drawn, so a leaderboard that
-ranks two models 0.01 apart without an interval claims more than it knows. Every headline
-metric is recomputed on resamples of the images (with replacement), all metrics and all
-models on the same resamples, so:
+ranks two models 0.01 apart without an interval claims more than it knows. Every metric the
+registry marks `resampled` is recomputed on resamples of the images (with replacement), all
+metrics and all models on the same resamples, so:
 
 - an interval is the 2.5th to 97.5th percentile of a metric over the resamples;
 - a model-vs-model difference is computed on the *same* resampled images for both models
   (paired), which removes the image-difficulty variance both share; the difference is
   significant when its interval excludes zero.
 
-Resamples are drawn as multinomial image weights, so one matrix product scores all of them,
-and the point estimate is the same formula with every weight 1 (it equals scikit-learn's).
+Resamples are drawn as multinomial image weights, so one pass of each registered statistic
+scores all of them, and the point estimate is that statistic with every weight 1.
 Seeds derive from the config seed and the partition name: the same data gives the same
 interval on every run.
 """
@@ -22,19 +22,9 @@ import zlib
 
 import numpy as np
 
+from workbench_dagster.evaluation.metric_registry import BY_NAME, RESAMPLED, Outcomes, point_estimates, scores
 from workbench_dagster.evaluation.metrics import _binarize
 
-HEADLINE_METRICS = (
-    "f1_micro",
-    "f1_macro",
-    "precision_micro",
-    "recall_micro",
-    "subset_accuracy",
-    "sample_accuracy",
-    "hamming_loss",
-    "caption_cosine",
-)
-LOWER_IS_BETTER = frozenset({"hamming_loss"})
 N_BOOT = 1000
 CI_LEVEL = 0.95
 
@@ -50,51 +40,6 @@ def bootstrap_weights(n: int, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray
         return np.zeros((n_boot, 0))
     rng = np.random.default_rng(seed)
     return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den, 0 where den is 0 (scikit-learn's zero_division=0)."""
-    out = np.zeros_like(num, dtype=float)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
-
-
-def weighted_scores(t: np.ndarray, p: np.ndarray, weights: np.ndarray, cosine: np.ndarray | None = None) -> dict:
-    """Every headline metric under each row of image weights; shape (n_rows,) per metric.
-
-    t, p: (n, L) 0/1 matrices of reference and predicted labels; cosine: (n,) with NaN where an
-    image has no caption embedding.
-    """
-    t, p = np.asarray(t, dtype=bool), np.asarray(p, dtype=bool)
-    weights = np.atleast_2d(np.asarray(weights, dtype=float))
-    n_labels = t.shape[1]
-    tp, fp, fn = (t & p).astype(float), (~t & p).astype(float), (t & ~p).astype(float)
-    total = weights.sum(axis=1)
-    label_tp, label_fp, label_fn = weights @ tp, weights @ fp, weights @ fn
-    s_tp, s_fp, s_fn = label_tp.sum(axis=1), label_fp.sum(axis=1), label_fn.sum(axis=1)
-    precision_micro, recall_micro = _ratio(s_tp, s_tp + s_fp), _ratio(s_tp, s_tp + s_fn)
-    union = (t | p).sum(axis=1)
-    jaccard = np.where(union == 0, 1.0, _ratio(tp.sum(axis=1), union.astype(float)))
-    scores = {
-        "f1_micro": _ratio(2 * s_tp, 2 * s_tp + s_fp + s_fn),
-        "precision_micro": precision_micro,
-        "recall_micro": recall_micro,
-        "f1_macro": _ratio(2 * label_tp, 2 * label_tp + label_fp + label_fn).mean(axis=1)
-        if n_labels
-        else np.zeros(len(weights)),
-        "subset_accuracy": _ratio(weights @ (t == p).all(axis=1).astype(float), total),
-        "sample_accuracy": _ratio(weights @ jaccard, total),
-        "hamming_loss": _ratio(weights @ ((fp + fn).sum(axis=1) / max(n_labels, 1)), total),
-    }
-    if cosine is None:
-        scores["caption_cosine"] = np.full(len(weights), np.nan)
-    else:
-        cosine = np.asarray(cosine, dtype=float)
-        known = ~np.isnan(cosine)
-        seen = weights[:, known].sum(axis=1)
-        summed = weights[:, known] @ cosine[known]
-        scores["caption_cosine"] = np.where(seen > 0, summed / np.where(seen > 0, seen, 1), np.nan)
-    return scores
 
 
 def _percentiles(samples: np.ndarray, level: float = CI_LEVEL) -> tuple[float | None, float | None]:
@@ -119,42 +64,30 @@ def binarized(
 
 
 def bootstrap_intervals(
-    t: np.ndarray,
-    p: np.ndarray,
-    cosine: np.ndarray | None = None,
-    n_boot: int = N_BOOT,
-    seed: int = 0,
-    level: float = CI_LEVEL,
+    outcomes: Outcomes, n_boot: int = N_BOOT, seed: int = 0, level: float = CI_LEVEL
 ) -> dict[str, dict]:
-    """metric -> {estimate, ci_low, ci_high}; all None when there is no image to score."""
-    n = len(t)
+    """metric -> {estimate, ci_low, ci_high} for every resampled metric; all None when there is no image."""
+    n = len(outcomes)
     if n == 0:
-        return {m: {"estimate": None, "ci_low": None, "ci_high": None} for m in HEADLINE_METRICS}
-    point = weighted_scores(t, p, np.ones((1, n)), cosine)
-    resampled = weighted_scores(t, p, bootstrap_weights(n, n_boot, seed), cosine)
+        return {m: {"estimate": None, "ci_low": None, "ci_high": None} for m in RESAMPLED}
+    point = point_estimates(outcomes, RESAMPLED)
+    resampled = scores(outcomes, bootstrap_weights(n, n_boot, seed))
     out = {}
-    for metric in HEADLINE_METRICS:
+    for metric in RESAMPLED:
         low, high = _percentiles(resampled[metric], level)
-        out[metric] = {"estimate": _none(point[metric][0]), "ci_low": low, "ci_high": high}
+        out[metric] = {"estimate": point[metric], "ci_low": low, "ci_high": high}
     return out
 
 
 def paired_bootstrap(
-    t: np.ndarray,
-    p_a: np.ndarray,
-    p_b: np.ndarray,
-    cosine_a: np.ndarray | None = None,
-    cosine_b: np.ndarray | None = None,
-    n_boot: int = N_BOOT,
-    seed: int = 0,
-    level: float = CI_LEVEL,
+    a: Outcomes, b: Outcomes, n_boot: int = N_BOOT, seed: int = 0, level: float = CI_LEVEL
 ) -> dict[str, dict]:
     """metric -> difference A - B on the same images, its interval, a two-sided bootstrap p-value and a verdict.
 
     The verdict reads in the metric's own direction: for Hamming loss a negative difference
     means A is better.
     """
-    n = len(t)
+    n = len(a)
     if n == 0:
         return {
             m: {
@@ -164,13 +97,13 @@ def paired_bootstrap(
                 "p_value": None,
                 "verdict": "no shared images",
             }
-            for m in HEADLINE_METRICS
+            for m in RESAMPLED
         }
     ones, weights = np.ones((1, n)), bootstrap_weights(n, n_boot, seed)
-    point_a, point_b = weighted_scores(t, p_a, ones, cosine_a), weighted_scores(t, p_b, ones, cosine_b)
-    boot_a, boot_b = weighted_scores(t, p_a, weights, cosine_a), weighted_scores(t, p_b, weights, cosine_b)
+    point_a, point_b = scores(a, ones), scores(b, ones)
+    boot_a, boot_b = scores(a, weights), scores(b, weights)
     out = {}
-    for metric in HEADLINE_METRICS:
+    for metric in RESAMPLED:
         diff = boot_a[metric] - boot_b[metric]
         diff = diff[~np.isnan(diff)]
         estimate = _none((point_a[metric] - point_b[metric])[0])
@@ -185,8 +118,9 @@ def paired_bootstrap(
             continue
         low, high = _percentiles(diff, level)
         p_value = float(min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean())))
-        better = (low > 0) if metric not in LOWER_IS_BETTER else (high < 0)
-        worse = (high < 0) if metric not in LOWER_IS_BETTER else (low > 0)
+        lower_is_better = BY_NAME[metric].lower_is_better
+        better = (high < 0) if lower_is_better else (low > 0)
+        worse = (low > 0) if lower_is_better else (high < 0)
         verdict = "A better" if better else "B better" if worse else "no clear difference"
         out[metric] = {
             "difference": estimate,

@@ -9,26 +9,12 @@ matched to ground truth, and the taxonomy is the contract the prompts ask for.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    hamming_loss,
-    jaccard_score,
-    multilabel_confusion_matrix,
-    precision_recall_fscore_support,
-)
+from sklearn.metrics import multilabel_confusion_matrix, precision_recall_fscore_support
 from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
-SCORE_KEYS = (
-    "subset_accuracy",
-    "sample_accuracy",
-    "precision_micro",
-    "recall_micro",
-    "f1_micro",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "hamming_loss",
-)
+from workbench_dagster.evaluation.metric_registry import LABEL_METRICS, Outcomes, point_estimates
+
+SCORE_KEYS = LABEL_METRICS
 
 
 def _binarize(label_sets: list[list[str]], labels: list[str]) -> np.ndarray:
@@ -38,7 +24,8 @@ def _binarize(label_sets: list[list[str]], labels: list[str]) -> np.ndarray:
 
 
 def multilabel_scores(y_true: list[list[str]], y_pred: list[list[str]], labels: list[str]) -> dict:
-    """Scores of one model on one batch; None everywhere when there is nothing to score.
+    """Scores of one model on one batch, the registry's label metrics; None everywhere when there is
+    nothing to score.
 
     None rather than NaN because these rows end up in JSON and SQL, where NaN either
     fails or poisons averages without anyone noticing.
@@ -48,17 +35,8 @@ def multilabel_scores(y_true: list[list[str]], y_pred: list[list[str]], labels: 
     n = len(y_true)
     if n == 0:
         return {"n": 0, **dict.fromkeys(SCORE_KEYS)}
-    t, p = _binarize(y_true, labels), _binarize(y_pred, labels)
-    scores = {
-        "subset_accuracy": accuracy_score(t, p),
-        # An image with no true and no predicted labels was described correctly.
-        "sample_accuracy": jaccard_score(t, p, average="samples", zero_division=1),
-        "hamming_loss": hamming_loss(t, p),
-    }
-    for average in ("micro", "macro"):
-        precision, recall, f1, _ = precision_recall_fscore_support(t, p, average=average, zero_division=0)
-        scores |= {f"precision_{average}": precision, f"recall_{average}": recall, f"f1_{average}": f1}
-    return {"n": n, **{key: float(scores[key]) for key in SCORE_KEYS}}
+    outcomes = Outcomes(_binarize(y_true, labels), _binarize(y_pred, labels))
+    return {"n": n, **point_estimates(outcomes, SCORE_KEYS)}
 
 
 def majority_label_predictor(train_labels: list[list[str]], labels: list[str]) -> list[str]:

@@ -6,16 +6,30 @@ import numpy as np
 import pandas as pd
 
 from workbench_dagster.evaluation.bootstrap import (
-    HEADLINE_METRICS,
     N_BOOT,
     binarized,
     bootstrap_intervals,
     derived_seed,
     paired_bootstrap,
 )
-from workbench_dagster.evaluation.metrics import multilabel_scores, per_label_table, rowwise_cosine
+from workbench_dagster.evaluation.metric_registry import (
+    HEADLINE,
+    NAMES,
+    RESAMPLED,
+    interval_columns,
+    point_estimates,
+)
+from workbench_dagster.evaluation.metrics import multilabel_scores, per_label_table
+from workbench_dagster.evaluation.per_image import (
+    caption_bertscores,
+    caption_cosines,
+    image_outcomes,
+    label_lists,
+    outcomes_of,
+    scored_captions,
+)
 
-CI_METRICS = ("f1_micro", "f1_macro", "subset_accuracy", "hamming_loss", "caption_cosine")
+CI_METRICS = HEADLINE
 EVAL_COLUMNS = [
     "model",
     "batch",
@@ -23,18 +37,8 @@ EVAL_COLUMNS = [
     "n_images",
     "n_scored",
     "n_failed",
-    "subset_accuracy",
-    "sample_accuracy",
-    "precision_micro",
-    "recall_micro",
-    "f1_micro",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "hamming_loss",
-    "caption_cosine",
-    *[f"{m}_ci_{side}" for m in CI_METRICS for side in ("low", "high")],
-    "caption_bertscore",
+    *NAMES,
+    *[column for m in CI_METRICS for column in interval_columns(m)],
 ]
 IMAGE_SCORE_COLUMNS = [
     "model",
@@ -79,59 +83,6 @@ COMPARISON_COLUMNS = [
 ]
 
 
-def _vectors(embeddings: pd.DataFrame, source: str) -> dict[str, np.ndarray]:
-    part = embeddings[embeddings["source"] == source]
-    return {
-        image_id: np.asarray(vector, dtype=np.float32)
-        for image_id, vector in zip(part["image_id"], part["vector"])
-    }
-
-
-def caption_cosine(embeddings: pd.DataFrame, image_ids: list[str]) -> float | None:
-    captions, references = _vectors(embeddings, "caption"), _vectors(embeddings, "reference")
-    shared = [i for i in image_ids if i in captions and i in references]
-    if not shared:
-        return None
-    a = np.stack([captions[i] for i in shared])
-    b = np.stack([references[i] for i in shared])
-    return float(np.clip(rowwise_cosine(a, b), -1.0, 1.0).mean())
-
-
-def _scored(captions: pd.DataFrame, prompts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    referenced = prompts[prompts["reference_caption"].notna()][
-        ["image_id", "reference_labels", "reference_caption"]
-    ]
-    ok = captions[~captions["parse_status"].isin(["invalid", "error"])]
-    return ok, ok.merge(referenced, on="image_id")
-
-
-def _per_image_bertscore(scored: pd.DataFrame) -> np.ndarray:
-    """BERTScore F1 of each caption against its reference caption (offline: the packaged MiniLM, 6 layers);
-    NaN where a model wrote no caption."""
-    from workbench_dagster.evaluation.bertscore import bertscore
-
-    out = np.full(len(scored), np.nan)
-    has = [k for k, c in enumerate(scored["caption"]) if isinstance(c, str) and c.strip()] if len(scored) else []
-    if has:
-        f1 = bertscore(
-            [scored["caption"].iloc[k] for k in has], [scored["reference_caption"].iloc[k] for k in has]
-        )
-        out[has] = np.clip(f1["per_sample_f1"], 0.0, 1.0)
-    return out
-
-
-def _per_image_cosine(embeddings: pd.DataFrame, image_ids: list[str]) -> np.ndarray:
-    """Caption-to-reference cosine per image, NaN where either embedding is missing."""
-    captions, references = _vectors(embeddings, "caption"), _vectors(embeddings, "reference")
-    out = np.full(len(image_ids), np.nan)
-    shared = [k for k, i in enumerate(image_ids) if i in captions and i in references]
-    if shared:
-        a = np.stack([captions[image_ids[k]] for k in shared])
-        b = np.stack([references[image_ids[k]] for k in shared])
-        out[shared] = np.clip(rowwise_cosine(a, b), -1.0, 1.0)
-    return out
-
-
 def score_partition(
     model: str,
     batch: str,
@@ -147,19 +98,19 @@ def score_partition(
 
     Each headline metric carries a bootstrap 95% interval over this partition's images.
     """
-    ok, scored = _scored(captions, prompts)
-    y_true, y_pred = [list(x) for x in scored["reference_labels"]], [list(x) for x in scored["labels"]]
-    metrics = multilabel_scores(y_true, y_pred, labels)
-    metrics.pop("n", None)
-    cosine = caption_cosine(embeddings, list(scored["image_id"]))
-    t, p = binarized(y_true, y_pred, labels)
-    per_image = _per_image_cosine(embeddings, list(scored["image_id"]))
-    intervals = bootstrap_intervals(
-        t, p, np.maximum(per_image, 0.0), n_boot=n_boot, seed=derived_seed(seed, model, batch)
-    )
-    ci = {f"{m}_ci_{side}": intervals[m][f"ci_{side}"] for m in CI_METRICS for side in ("low", "high")}
-    bert = _per_image_bertscore(scored)
-    ci["caption_bertscore"] = float(np.nanmean(bert)) if np.isfinite(bert).any() else None
+    ok, scored = scored_captions(captions, prompts)
+    caption_scores = {
+        "caption_cosine": caption_cosines(embeddings, list(scored["image_id"])),
+        "caption_bertscore": caption_bertscores(scored),
+    }
+    outcomes = outcomes_of(scored["reference_labels"], scored["labels"], labels, caption_scores)
+    intervals = bootstrap_intervals(outcomes, n_boot=n_boot, seed=derived_seed(seed, model, batch))
+    estimates = point_estimates(outcomes)
+    ci = {
+        column: intervals[m][f"ci_{side}"]
+        for m in CI_METRICS
+        for column, side in zip(interval_columns(m), ("low", "high"))
+    }
     return {
         "model": model,
         "batch": batch,
@@ -167,8 +118,7 @@ def score_partition(
         "n_images": len(captions),
         "n_scored": len(scored),
         "n_failed": int(len(captions) - len(ok)),
-        **metrics,
-        "caption_cosine": None if cosine is None else max(0.0, cosine),
+        **estimates,
         **ci,
     }
 
@@ -183,8 +133,8 @@ def image_scores(
     is_training_batch: bool,
 ) -> pd.DataFrame:
     """One row per scored image: what the pooled intervals, paired comparisons and agreement resample."""
-    _, scored = _scored(captions, prompts)
-    y_true, y_pred = [list(x) for x in scored["reference_labels"]], [list(x) for x in scored["labels"]]
+    _, scored = scored_captions(captions, prompts)
+    y_true, y_pred = label_lists(scored["reference_labels"]), label_lists(scored["labels"])
     t, p = binarized(y_true, y_pred, labels)
     union = (t | p).sum(axis=1)
     rows = pd.DataFrame(
@@ -198,8 +148,8 @@ def image_scores(
             "exact_match": (t == p).all(axis=1) if len(t) else np.zeros(0, dtype=bool),
             "jaccard": np.where(union == 0, 1.0, (t & p).sum(axis=1) / np.maximum(union, 1)).astype(float),
             "hamming": ((t ^ p).sum(axis=1) / max(len(labels), 1)).astype(float),
-            "caption_cosine": np.maximum(_per_image_cosine(embeddings, list(scored["image_id"])), 0.0),
-            "caption_bertscore": _per_image_bertscore(scored),
+            "caption_cosine": caption_cosines(embeddings, list(scored["image_id"])),
+            "caption_bertscore": caption_bertscores(scored),
         },
         columns=IMAGE_SCORE_COLUMNS,
     )
@@ -215,10 +165,8 @@ def per_label_scores(
     is_training_batch: bool,
 ) -> pd.DataFrame:
     """The per-label confusion counts and scores; every taxonomy label has a row, support 0 included."""
-    _, scored = _scored(captions, prompts)
-    table = per_label_table(
-        [list(x) for x in scored["reference_labels"]], [list(x) for x in scored["labels"]], labels
-    )
+    _, scored = scored_captions(captions, prompts)
+    table = per_label_table(label_lists(scored["reference_labels"]), label_lists(scored["labels"]), labels)
     df = pd.DataFrame(table)
     if df.empty:
         return pd.DataFrame(columns=PER_LABEL_COLUMNS)
@@ -234,19 +182,14 @@ def _held_out(images: pd.DataFrame) -> pd.DataFrame:
     return images[~images["is_training_batch"].fillna(False).astype(bool)]
 
 
-def _matrices(images: pd.DataFrame, labels: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    t, p = binarized([list(x) for x in images["reference_labels"]], [list(x) for x in images["labels"]], labels)
-    return t, p, images["caption_cosine"].to_numpy(dtype=float)
-
-
 def metric_intervals(
     model: str, images: pd.DataFrame, labels: list[str], seed: int = 0, n_boot: int = N_BOOT
 ) -> pd.DataFrame:
     """Pooled over the model's held-out batches: one row per headline metric with its 95% interval."""
     mine = _held_out(images[images["model"] == model]) if len(images) else images
-    t, p, cosine = _matrices(mine, labels) if len(mine) else (np.zeros((0, len(labels))),) * 2 + (None,)
+    outcomes = image_outcomes(mine, labels) if len(mine) else outcomes_of([], [], labels, {})
     run_seed = derived_seed(seed, "intervals", model)
-    intervals = bootstrap_intervals(t, p, cosine, n_boot=n_boot, seed=run_seed)
+    intervals = bootstrap_intervals(outcomes, n_boot=n_boot, seed=run_seed)
     n_batches = int(mine["batch"].nunique()) if len(mine) else 0
     return pd.DataFrame(
         [
@@ -259,7 +202,7 @@ def metric_intervals(
                 "n_boot": n_boot,
                 "seed": run_seed,
             }
-            for m in HEADLINE_METRICS
+            for m in RESAMPLED
         ],
         columns=INTERVAL_COLUMNS,
     )
@@ -282,23 +225,11 @@ def model_comparisons(
         pair = mine.merge(theirs, on=["batch", "image_id"], suffixes=("_a", "_b")).sort_values(
             ["batch", "image_id"]
         )
-        t, p_a = binarized(
-            [list(x) for x in pair["reference_labels_a"]], [list(x) for x in pair["labels_a"]], labels
-        )
-        _, p_b = binarized(
-            [list(x) for x in pair["reference_labels_a"]], [list(x) for x in pair["labels_b"]], labels
-        )
         pair_seed = derived_seed(seed, "paired", *sorted([model, other]))
         result = paired_bootstrap(
-            t,
-            p_a,
-            p_b,
-            pair["caption_cosine_a"].to_numpy(dtype=float),
-            pair["caption_cosine_b"].to_numpy(dtype=float),
-            n_boot=n_boot,
-            seed=pair_seed,
+            image_outcomes(pair, labels, "_a"), image_outcomes(pair, labels, "_b"), n_boot=n_boot, seed=pair_seed
         )
-        for m in HEADLINE_METRICS:
+        for m in RESAMPLED:
             verdict = {"A better": "better", "B better": "worse"}.get(result[m]["verdict"], result[m]["verdict"])
             rows.append(
                 {
@@ -428,15 +359,16 @@ def human_eval_scores(
     rows = []
     for model in sorted(set(captions["model"])) if len(captions) else []:
         scored = ok[ok["model"] == model].merge(majority, on="image_id", suffixes=("", "_human"))
-        y_true, y_pred = [list(x) for x in scored["labels_human"]], [list(x) for x in scored["labels"]]
-        scores = multilabel_scores(y_true, y_pred, labels)
-        t, p = binarized(y_true, y_pred, labels)
-        ci = bootstrap_intervals(t, p, n_boot=n_boot, seed=derived_seed(seed, "humans", model, batch))["f1_micro"]
+        scores = multilabel_scores(label_lists(scored["labels_human"]), label_lists(scored["labels"]), labels)
+        outcomes = outcomes_of(scored["labels_human"], scored["labels"], labels, {})
+        ci = bootstrap_intervals(outcomes, n_boot=n_boot, seed=derived_seed(seed, "humans", model, batch))[
+            "f1_micro"
+        ]
         referenced = scored.merge(
             prompts[prompts["reference_caption"].notna()][["image_id", "reference_labels"]], on="image_id"
         )
         vs_reference = multilabel_scores(
-            [list(x) for x in referenced["reference_labels"]], [list(x) for x in referenced["labels"]], labels
+            label_lists(referenced["reference_labels"]), label_lists(referenced["labels"]), labels
         )["f1_micro"]
         rows.append(
             {

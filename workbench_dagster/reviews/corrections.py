@@ -19,7 +19,11 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench_dagster.evaluation.bootstrap import binarized, bootstrap_intervals, derived_seed, paired_bootstrap
+from workbench_dagster.evaluation.metric_registry import PRIMARY, Outcomes, interval_columns
 
+# The metric that ranks models, with its interval and the paired difference, and macro F1 beside it:
+# corrections to common labels can lift micro F1 while rare labels get worse.
+SIDE_METRICS = ("f1_macro",)
 VERSION_COLUMNS = [
     "model",
     "version",
@@ -29,10 +33,9 @@ VERSION_COLUMNS = [
     "n_corrections",
     "trained",
     "n_eval",
-    "f1_micro",
-    "f1_micro_ci_low",
-    "f1_micro_ci_high",
-    "f1_macro",
+    PRIMARY,
+    *interval_columns(PRIMARY),
+    *SIDE_METRICS,
     "difference_vs_v1",
     "difference_ci_low",
     "difference_ci_high",
@@ -114,27 +117,27 @@ def compare_versions(
     for v in versions:
         fitted = BaselineModel.load(v["checkpoint"], device)
         predicted = fitted.predict_labels(eval_images, threshold) if eval_images else []
-        t, p = binarized(eval_labels, predicted, taxonomy)
-        predictions.append(p)
-        ci = bootstrap_intervals(t, p, seed=derived_seed(seed, "versions", model_id))
+        outcomes = Outcomes(*binarized(eval_labels, predicted, taxonomy))
+        predictions.append(outcomes)
+        ci = bootstrap_intervals(outcomes, seed=derived_seed(seed, "versions", model_id))
+        low, high = interval_columns(PRIMARY)
         rows.append(
             {
                 "model": model_id,
                 **v,
                 "n_eval": len(eval_labels),
-                "f1_micro": ci["f1_micro"]["estimate"],
-                "f1_micro_ci_low": ci["f1_micro"]["ci_low"],
-                "f1_micro_ci_high": ci["f1_micro"]["ci_high"],
-                "f1_macro": ci["f1_macro"]["estimate"],
+                PRIMARY: ci[PRIMARY]["estimate"],
+                low: ci[PRIMARY]["ci_low"],
+                high: ci[PRIMARY]["ci_high"],
+                **{m: ci[m]["estimate"] for m in SIDE_METRICS},
                 "difference_vs_v1": None,
                 "difference_ci_low": None,
                 "difference_ci_high": None,
                 "verdict_vs_v1": None,
             }
         )
-    t, _ = binarized(eval_labels, eval_labels, taxonomy)
-    for row, p in zip(rows[1:], predictions[1:]):
-        diff = paired_bootstrap(t, p, predictions[0], seed=derived_seed(seed, "versions", model_id))["f1_micro"]
+    for row, outcomes in zip(rows[1:], predictions[1:]):
+        diff = paired_bootstrap(outcomes, predictions[0], seed=derived_seed(seed, "versions", model_id))[PRIMARY]
         verdict = {"A better": "better", "B better": "worse"}.get(diff["verdict"], diff["verdict"])
         row |= {
             "difference_vs_v1": diff["difference"],
