@@ -1,12 +1,21 @@
-"""What every table must satisfy, as Great Expectations suites; the Dagster checks only run them."""
+"""What every table must satisfy, as Great Expectations suites; the Dagster checks only run them.
+
+Each table's rules are declared as data (`Table`) and turned into suites in one place, so a rule
+reads as a line, not a block of expectation calls. Score ranges come from the metric registry.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
 
 import pandas as pd
 
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS
 from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
 from workbench_dagster.evaluation.drift import DRIFT_COLUMNS
+from workbench_dagster.evaluation.metric_registry import BY_NAME, RESAMPLED, column_bounds
 from workbench_dagster.evaluation.scores import (
     COMPARISON_COLUMNS,
     EVAL_COLUMNS,
@@ -32,334 +41,263 @@ from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.text.corpus import EMBEDDING_COLUMNS, PREPROCESSED_COLUMNS
 
 COMMENT_COLUMNS = ["comment_id", "image_id", "batch", "lang", "text", "hashtags", "emojis"]
-SCORE_COLUMNS = [
-    "subset_accuracy",
-    "sample_accuracy",
-    "precision_micro",
-    "recall_micro",
-    "f1_micro",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "hamming_loss",
-    "caption_cosine",
-    "caption_bertscore",
-    "f1_micro_ci_low",
-    "f1_micro_ci_high",
-]
+UNIT = (0.0, 1.0)
+SIGNED = (-1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table's rules, declared as data: its columns, the key each row is unique by, and the range
+    or set of values a column keeps to. `labels` are list columns whose every entry must be in a set.
+    """
+
+    columns: Sequence[str]
+    describe: str
+    key: tuple[str, ...] = ()
+    rows: bool = False
+    ranges: Mapping[str, tuple] = field(default_factory=dict)
+    sets: Mapping[str, Sequence] = field(default_factory=dict)
+    not_null: tuple[str, ...] = ()
+    labels: Mapping[str, tuple[Sequence, str]] = field(default_factory=dict)
+
+
+def metric_ranges(columns: Sequence[str]) -> dict[str, tuple]:
+    """The registry's range for every column named after a metric or its interval."""
+    bounds = column_bounds()
+    return {c: bounds[c] for c in columns if c in bounds}
+
+
+def _spans() -> tuple[tuple, tuple]:
+    """(range of any resampled metric's estimate, range of a difference between two of them)."""
+    low = min(BY_NAME[m].bounds[0] for m in RESAMPLED)
+    high = max(BY_NAME[m].bounds[1] for m in RESAMPLED)
+    return (low, high), (low - high, high - low)
+
+
+def _keyed(key: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Several key columns are joined into one `key`, since uniqueness is checked on a single column."""
+    if len(key) < 2:
+        return lambda df: df
+    return lambda df: df.assign(key=reduce(lambda a, b: a + "/" + b, (df[c].astype(str) for c in key)))
+
+
+def _suites_of(table: Table) -> list:
+    """(frame transform, expectations, description) triples: the table itself, then each label column."""
+    from workbench_dagster.warehouse import expectations as ex
+
+    unique = [] if not table.key else [ex.unique(table.key[0] if len(table.key) == 1 else "key")]
+    checks = [
+        *ex.schema_expectations(table.columns),
+        *([ex.non_empty()] if table.rows else []),
+        *unique,
+        *[ex.not_null(c) for c in table.not_null],
+        *[ex.in_set(c, values) for c, values in table.sets.items()],
+        *[ex.in_range(c, lo, hi) for c, (lo, hi) in table.ranges.items()],
+    ]
+    suites = [(_keyed(table.key), checks, table.describe)]
+    for column, (allowed, describe) in table.labels.items():
+        suites.append((lambda df, c=column: ex.explode_labels(df, c), [ex.in_set(column, allowed)], describe))
+    return suites
+
+
+def _generation_tables(config: WorkbenchConfig) -> dict[str, Table]:
+    taxonomy = config.scenario_data.label_ids
+    return {
+        "prompts": Table(
+            PROMPT_COLUMNS,
+            "schema, rows, unique ids",
+            key=("image_id",),
+            rows=True,
+            labels={"reference_labels": (taxonomy, "reference labels inside the taxonomy")},
+        ),
+        "synthetic_images": Table(
+            IMAGE_COLUMNS,
+            "schema, rows, unique ids",
+            key=("image_id",),
+            rows=True,
+            sets={"status": ["ok", "failed"]},
+        ),
+        "synthetic_comments": Table(
+            COMMENT_COLUMNS,
+            "schema, unique ids, languages",
+            key=("comment_id",),
+            rows=bool(config.comments.per_image),
+            sets={"lang": sorted(config.scenario_data.comments.languages)},
+        ),
+        "mllm_captions": Table(
+            CAPTION_COLUMNS,
+            "schema, rows, unique ids",
+            key=("image_id",),
+            rows=True,
+            sets={"parse_status": ["ok", "repaired", "invalid", "error"]},
+            labels={"labels": (taxonomy, "labels inside the taxonomy")},
+        ),
+        "preprocessed_text": Table(PREPROCESSED_COLUMNS, "schema, unique ids", key=("text_id",)),
+        "embeddings": Table(
+            EMBEDDING_COLUMNS,
+            "schema, unique ids, dimension",
+            key=("text_id",),
+            ranges={"dim": (1, 100_000)},
+        ),
+    }
+
+
+def _evaluation_tables(config: WorkbenchConfig) -> dict[str, Table]:
+    taxonomy = config.scenario_data.label_ids
+    estimate, difference = _spans()
+    return {
+        "eval_scores": Table(
+            EVAL_COLUMNS, "schema, rows, scores in [0, 1]", rows=True, ranges=metric_ranges(EVAL_COLUMNS)
+        ),
+        "image_scores": Table(
+            IMAGE_SCORE_COLUMNS,
+            "schema, unique images, scores in [0, 1]",
+            key=("image_id",),
+            ranges=dict.fromkeys(("jaccard", "hamming", "caption_cosine", "caption_bertscore"), UNIT),
+            labels={"labels": (taxonomy, "predicted labels inside the taxonomy")},
+        ),
+        "per_label_scores": Table(
+            PER_LABEL_COLUMNS,
+            "schema, one row per taxonomy label, counts and scores in range",
+            key=("label",),
+            sets={"label": taxonomy},
+            ranges={
+                **dict.fromkeys(("precision", "recall", "f1"), UNIT),
+                **dict.fromkeys(("support", "tp", "fp", "fn", "tn"), (0, None)),
+            },
+        ),
+        "metric_intervals": Table(
+            INTERVAL_COLUMNS,
+            "schema, one row per metric, intervals in [0, 1]",
+            key=("metric",),
+            rows=True,
+            ranges=dict.fromkeys(("estimate", "ci_low", "ci_high"), estimate),
+        ),
+        "model_comparisons": Table(
+            COMPARISON_COLUMNS,
+            "schema, one row per other model and metric, differences in [-1, 1]",
+            key=("other_model", "metric"),
+            ranges={"difference": difference, "p_value": UNIT},
+            sets={"verdict": ["better", "worse", "no clear difference", "not scored", "no shared images"]},
+        ),
+        "agreement": Table(
+            AGREEMENT_COLUMNS,
+            "schema, one row per comparison and label, statistics in [-1, 1]",
+            key=("comparison", "label"),
+            ranges={"fleiss_kappa": SIGNED, "krippendorff_alpha": SIGNED, "percent_agreement": UNIT},
+        ),
+        "drift": Table(
+            DRIFT_COLUMNS,
+            "schema, one row per model and kind, distances in range",
+            key=("model", "kind"),
+            ranges={"value": (0.0, 2.0)},
+            sets={"kind": ["labels", "embeddings"]},
+        ),
+    }
+
+
+def _review_tables(config: WorkbenchConfig) -> dict[str, Table]:
+    taxonomy = config.scenario_data.label_ids
+    return {
+        "review_queue": Table(
+            QUEUE_COLUMNS,
+            "schema, unique images, priorities in [0, 1]",
+            key=("image_id",),
+            ranges=dict.fromkeys(("priority", "disagreement", "baseline_uncertainty"), UNIT),
+        ),
+        "human_reviews": Table(
+            REVIEW_COLUMNS,
+            "schema, one review per image and reviewer, relevance 1-5",
+            key=("image_id", "reviewer"),
+            not_null=("reviewer",),
+            ranges={"relevance": (1, 5)},
+            labels={
+                "labels": (taxonomy, "labels inside the taxonomy"),
+                "flags": (CONTENT_FLAGS, "known content flags"),
+            },
+        ),
+        "human_eval_scores": Table(
+            HUMAN_EVAL_COLUMNS,
+            "schema, one row per model, scores in [0, 1]",
+            key=("model",),
+            ranges={
+                **metric_ranges(HUMAN_EVAL_COLUMNS),
+                "f1_micro_vs_reference": UNIT,
+                "mean_relevance": (1.0, 5.0),
+            },
+        ),
+        "baseline_versions": Table(
+            VERSION_COLUMNS,
+            "schema, one row per version, scores in range",
+            key=("version",),
+            ranges={**metric_ranges(VERSION_COLUMNS), "difference_vs_v1": SIGNED},
+        ),
+    }
+
+
+def _network_tables(config: WorkbenchConfig) -> dict[str, Table]:
+    return {
+        "semantic_graph": Table(
+            EDGE_COLUMNS,
+            "schema, one row per variant and edge, weights in range",
+            key=("variant", "source", "target"),
+            sets={"variant": [*config.graph.variants, BIPARTITE]},
+            ranges={
+                "weight": UNIT,
+                "label_jaccard": UNIT,
+                **dict.fromkeys(("visual_similarity", "caption_similarity", "comment_similarity"), SIGNED),
+            },
+        ),
+        "centrality_table": Table(
+            CENTRALITY_COLUMNS,
+            "schema, rows, one row per variant and node, scores in [0, 1]",
+            key=("variant", "node_type", "node"),
+            rows=True,
+            sets={"node_type": ["image", "label"]},
+            ranges=dict.fromkeys(("betweenness", "eigenvector", "pagerank", "closeness"), UNIT),
+        ),
+        "communities": Table(
+            COMMUNITY_COLUMNS,
+            "schema, rows, one row per variant, level and community",
+            key=("variant", "level", "community"),
+            rows=True,
+            ranges={"size": (1, None), "modularity": (-0.5, 1.0)},
+        ),
+        "network_comparison": Table(
+            NETWORK_COMPARISON_COLUMNS,
+            "schema, one row per variant and model pair, scores in range",
+            key=("variant", "model_a", "model_b"),
+            ranges={"ari": SIGNED, **dict.fromkeys(("nmi", "top_image_overlap", "top_label_overlap"), UNIT)},
+        ),
+        "image_divergence": Table(
+            DIVERGENCE_COLUMNS,
+            "schema, one row per variant and image, divergence >= 0",
+            key=("variant", "image_id"),
+            ranges={"divergence": (0.0, None), "n_models": (2, None)},
+        ),
+    }
+
+
+def _interval_order():
+    """metric_intervals' one rule that is not about a single column."""
+    from workbench_dagster.warehouse import expectations as ex
+
+    _, difference = _spans()
+    return (
+        lambda df: df.assign(width=df["ci_high"] - df["ci_low"]),
+        [ex.in_range("width", 0.0, difference[1])],
+        "ci_low <= ci_high",
+    )
 
 
 def _suites(config: WorkbenchConfig) -> dict:
     """asset name -> list of (frame transform, expectations, description)."""
-    from workbench_dagster.warehouse import expectations as ex
-
-    taxonomy = config.scenario_data.label_ids
-    languages = sorted(config.scenario_data.comments.languages)
-
-    def labels_of(column):
-        return lambda df: ex.explode_labels(df, column)
-
-    def same(df):
-        return df
-
-    return {
-        "prompts": [
-            (
-                same,
-                [*ex.schema_expectations(PROMPT_COLUMNS), ex.non_empty(), ex.unique("image_id")],
-                "schema, rows, unique ids",
-            ),
-            (
-                labels_of("reference_labels"),
-                [ex.in_set("reference_labels", taxonomy)],
-                "reference labels inside the taxonomy",
-            ),
-        ],
-        "synthetic_images": [
-            (
-                same,
-                [
-                    *ex.schema_expectations(IMAGE_COLUMNS),
-                    ex.non_empty(),
-                    ex.unique("image_id"),
-                    ex.in_set("status", ["ok", "failed"]),
-                ],
-                "schema, rows, unique ids",
-            ),
-        ],
-        "synthetic_comments": [
-            (
-                same,
-                [*ex.schema_expectations(COMMENT_COLUMNS), ex.unique("comment_id"), ex.in_set("lang", languages)]
-                + ([ex.non_empty()] if config.comments.per_image else []),
-                "schema, unique ids, languages",
-            ),
-        ],
-        "mllm_captions": [
-            (
-                same,
-                [
-                    *ex.schema_expectations(CAPTION_COLUMNS),
-                    ex.non_empty(),
-                    ex.unique("image_id"),
-                    ex.in_set("parse_status", ["ok", "repaired", "invalid", "error"]),
-                ],
-                "schema, rows, unique ids",
-            ),
-            (labels_of("labels"), [ex.in_set("labels", taxonomy)], "labels inside the taxonomy"),
-        ],
-        "preprocessed_text": [
-            (same, [*ex.schema_expectations(PREPROCESSED_COLUMNS), ex.unique("text_id")], "schema, unique ids"),
-        ],
-        "embeddings": [
-            (
-                same,
-                [*ex.schema_expectations(EMBEDDING_COLUMNS), ex.unique("text_id"), ex.in_range("dim", 1, 100_000)],
-                "schema, unique ids, dimension",
-            ),
-        ],
-        "eval_scores": [
-            (
-                same,
-                [*ex.schema_expectations(EVAL_COLUMNS), ex.non_empty()]
-                + [ex.in_range(c, 0.0, 1.0) for c in SCORE_COLUMNS],
-                "schema, rows, scores in [0, 1]",
-            ),
-        ],
-        "image_scores": [
-            (
-                same,
-                [
-                    *ex.schema_expectations(IMAGE_SCORE_COLUMNS),
-                    ex.unique("image_id"),
-                    ex.in_range("jaccard", 0.0, 1.0),
-                    ex.in_range("hamming", 0.0, 1.0),
-                    ex.in_range("caption_cosine", 0.0, 1.0),
-                    ex.in_range("caption_bertscore", 0.0, 1.0),
-                ],
-                "schema, unique images, scores in [0, 1]",
-            ),
-            (labels_of("labels"), [ex.in_set("labels", taxonomy)], "predicted labels inside the taxonomy"),
-        ],
-        "per_label_scores": [
-            (
-                same,
-                [*ex.schema_expectations(PER_LABEL_COLUMNS), ex.unique("label"), ex.in_set("label", taxonomy)]
-                + [ex.in_range(c, 0.0, 1.0) for c in ("precision", "recall", "f1")]
-                + [ex.in_range(c, 0, None) for c in ("support", "tp", "fp", "fn", "tn")],
-                "schema, one row per taxonomy label, counts and scores in range",
-            ),
-        ],
-        "metric_intervals": [
-            (
-                same,
-                [*ex.schema_expectations(INTERVAL_COLUMNS), ex.non_empty(), ex.unique("metric")]
-                + [ex.in_range(c, 0.0, 1.0) for c in ("estimate", "ci_low", "ci_high")],
-                "schema, one row per metric, intervals in [0, 1]",
-            ),
-            (
-                lambda df: df.assign(width=df["ci_high"] - df["ci_low"]),
-                [ex.in_range("width", 0.0, 1.0)],
-                "ci_low <= ci_high",
-            ),
-        ],
-        "model_comparisons": [
-            (
-                lambda df: df.assign(pair=df["other_model"].astype(str) + "/" + df["metric"].astype(str)),
-                [
-                    *ex.schema_expectations(COMPARISON_COLUMNS),
-                    ex.unique("pair"),
-                    ex.in_range("difference", -1.0, 1.0),
-                    ex.in_range("p_value", 0.0, 1.0),
-                    ex.in_set(
-                        "verdict", ["better", "worse", "no clear difference", "not scored", "no shared images"]
-                    ),
-                ],
-                "schema, one row per other model and metric, differences in [-1, 1]",
-            ),
-        ],
-        "agreement": [
-            (
-                lambda df: df.assign(key=df["comparison"].astype(str) + "/" + df["label"].astype(str)),
-                [
-                    *ex.schema_expectations(AGREEMENT_COLUMNS),
-                    ex.unique("key"),
-                    ex.in_range("fleiss_kappa", -1.0, 1.0),
-                    ex.in_range("krippendorff_alpha", -1.0, 1.0),
-                    ex.in_range("percent_agreement", 0.0, 1.0),
-                ],
-                "schema, one row per comparison and label, statistics in [-1, 1]",
-            ),
-        ],
-        "review_queue": [
-            (
-                same,
-                [
-                    *ex.schema_expectations(QUEUE_COLUMNS),
-                    ex.unique("image_id"),
-                    ex.in_range("priority", 0.0, 1.0),
-                    ex.in_range("disagreement", 0.0, 1.0),
-                    ex.in_range("baseline_uncertainty", 0.0, 1.0),
-                ],
-                "schema, unique images, priorities in [0, 1]",
-            ),
-        ],
-        "human_reviews": [
-            (
-                lambda df: df.assign(key=df["image_id"].astype(str) + "/" + df["reviewer"].astype(str)),
-                [
-                    *ex.schema_expectations(REVIEW_COLUMNS),
-                    ex.unique("key"),
-                    ex.not_null("reviewer"),
-                    ex.in_range("relevance", 1, 5),
-                ],
-                "schema, one review per image and reviewer, relevance 1-5",
-            ),
-            (labels_of("labels"), [ex.in_set("labels", taxonomy)], "labels inside the taxonomy"),
-            (
-                lambda df: ex.explode_labels(df, "flags"),
-                [ex.in_set("flags", CONTENT_FLAGS)],
-                "known content flags",
-            ),
-        ],
-        "human_eval_scores": [
-            (
-                same,
-                [*ex.schema_expectations(HUMAN_EVAL_COLUMNS), ex.unique("model")]
-                + [
-                    ex.in_range(c, 0.0, 1.0)
-                    for c in (
-                        "subset_accuracy",
-                        "f1_micro",
-                        "f1_macro",
-                        "hamming_loss",
-                        "f1_micro_ci_low",
-                        "f1_micro_ci_high",
-                        "f1_micro_vs_reference",
-                    )
-                ]
-                + [ex.in_range("mean_relevance", 1.0, 5.0)],
-                "schema, one row per model, scores in [0, 1]",
-            ),
-        ],
-        "drift": [
-            (
-                lambda df: df.assign(key=df["model"].astype(str) + "/" + df["kind"].astype(str)),
-                [
-                    *ex.schema_expectations(DRIFT_COLUMNS),
-                    ex.unique("key"),
-                    ex.in_range("value", 0.0, 2.0),
-                    ex.in_set("kind", ["labels", "embeddings"]),
-                ],
-                "schema, one row per model and kind, distances in range",
-            ),
-        ],
-        "baseline_versions": [
-            (
-                same,
-                [*ex.schema_expectations(VERSION_COLUMNS), ex.unique("version")]
-                + [
-                    ex.in_range(c, 0.0, 1.0)
-                    for c in ("f1_micro", "f1_micro_ci_low", "f1_micro_ci_high", "f1_macro")
-                ]
-                + [ex.in_range("difference_vs_v1", -1.0, 1.0)],
-                "schema, one row per version, scores in range",
-            ),
-        ],
-        "semantic_graph": [
-            (
-                lambda df: df.assign(
-                    edge=df["variant"].astype(str)
-                    + "/"
-                    + df["source"].astype(str)
-                    + "/"
-                    + df["target"].astype(str)
-                ),
-                [
-                    *ex.schema_expectations(EDGE_COLUMNS),
-                    ex.unique("edge"),
-                    ex.in_range("weight", 0.0, 1.0),
-                    ex.in_set("variant", [*config.graph.variants, BIPARTITE]),
-                    ex.in_range("label_jaccard", 0.0, 1.0),
-                ]
-                + [
-                    ex.in_range(c, -1.0, 1.0)
-                    for c in ("visual_similarity", "caption_similarity", "comment_similarity")
-                ],
-                "schema, one row per variant and edge, weights in range",
-            ),
-        ],
-        "centrality_table": [
-            (
-                lambda df: df.assign(
-                    key=df["variant"].astype(str)
-                    + "/"
-                    + df["node_type"].astype(str)
-                    + "/"
-                    + df["node"].astype(str)
-                ),
-                [
-                    *ex.schema_expectations(CENTRALITY_COLUMNS),
-                    ex.non_empty(),
-                    ex.unique("key"),
-                    ex.in_set("node_type", ["image", "label"]),
-                ]
-                + [ex.in_range(c, 0.0, 1.0) for c in ("betweenness", "eigenvector", "pagerank", "closeness")],
-                "schema, rows, one row per variant and node, scores in [0, 1]",
-            ),
-        ],
-        "communities": [
-            (
-                lambda df: df.assign(
-                    key=df["variant"].astype(str)
-                    + "/"
-                    + df["level"].astype(str)
-                    + "/"
-                    + df["community"].astype(str)
-                ),
-                [
-                    *ex.schema_expectations(COMMUNITY_COLUMNS),
-                    ex.non_empty(),
-                    ex.unique("key"),
-                    ex.in_range("size", 1, None),
-                    ex.in_range("modularity", -0.5, 1.0),
-                ],
-                "schema, rows, one row per variant, level and community",
-            ),
-        ],
-        "network_comparison": [
-            (
-                lambda df: df.assign(
-                    pair=df["variant"].astype(str)
-                    + "/"
-                    + df["model_a"].astype(str)
-                    + "/"
-                    + df["model_b"].astype(str)
-                ),
-                [
-                    *ex.schema_expectations(NETWORK_COMPARISON_COLUMNS),
-                    ex.unique("pair"),
-                    ex.in_range("ari", -1.0, 1.0),
-                    ex.in_range("nmi", 0.0, 1.0),
-                    ex.in_range("top_image_overlap", 0.0, 1.0),
-                    ex.in_range("top_label_overlap", 0.0, 1.0),
-                ],
-                "schema, one row per variant and model pair, scores in range",
-            ),
-        ],
-        "image_divergence": [
-            (
-                lambda df: df.assign(key=df["variant"].astype(str) + "/" + df["image_id"].astype(str)),
-                [
-                    *ex.schema_expectations(DIVERGENCE_COLUMNS),
-                    ex.unique("key"),
-                    ex.in_range("divergence", 0.0, None),
-                    ex.in_range("n_models", 2, None),
-                ],
-                "schema, one row per variant and image, divergence >= 0",
-            ),
-        ],
-    }
+    tables = {}
+    for group in (_generation_tables, _evaluation_tables, _review_tables, _network_tables):
+        tables |= group(config)
+    suites = {name: _suites_of(table) for name, table in tables.items()}
+    suites["metric_intervals"].append(_interval_order())
+    return suites
 
 
 def validate_table(config: WorkbenchConfig, asset: str, df: pd.DataFrame) -> tuple[bool, str, dict]:
