@@ -140,6 +140,7 @@ def tables(tmp_path: Path) -> Path:
                         "f1_macro": 0.5,
                         "hamming_loss": 0.1,
                         "caption_cosine": None,
+                        "caption_bertscore": None,
                     }
                 ],
             )
@@ -276,7 +277,7 @@ def test_repository_models_build_with_expected_contents(tables: Path, tmp_path: 
     assert board["f1_micro_ci_low"].tolist() == pytest.approx([0.7, -0.1])
     assert board["f1_micro_ci_high"].tolist() == pytest.approx([0.95, 0.15])
     assert board["significantly_beats"].iloc[0] == "m_bad" and pd.isna(board["significantly_beats"].iloc[1])
-    assert board["caption_cosine"].isna().all()
+    assert board["caption_cosine"].isna().all() and board["caption_bertscore"].isna().all()
 
     labels = query(result["path"], "SELECT * FROM label_frequency WHERE model = 'm_bad' ORDER BY label")
     assert labels[["label", "n_predicted", "n_reference", "n_both"]].to_dict("records") == [
