@@ -1,9 +1,15 @@
 from collections import Counter
 from pathlib import Path
 
+from tests.helpers import png, write_config
+from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.generation import comments as comments_module
-from workbench_dagster.generation.comments import generate_comments
+from workbench_dagster.generation.comments import generate_comments, images_to_comment
+from workbench_dagster.generation.images import make_images
+from workbench_dagster.scenario.batches import batch_prompts
+from workbench_dagster.scenario.config import load_config
 from workbench_dagster.scenario.prompts import expand_batch
+from workbench_dagster.storage.image_store import ImageStore
 
 
 def first_spec(scenario):
@@ -86,3 +92,16 @@ def test_placeholders_come_from_the_spec(scenario):
 def test_module_knows_no_scenario():
     source = Path(comments_module.__file__).read_text(encoding="utf-8")
     assert "Atropia" not in source and "NiUna" not in source
+
+
+def test_only_stored_images_get_comments(tmp_path):
+    config = load_config(write_config(tmp_path))
+    folder = config.landing_dir / "drop"
+    folder.mkdir(parents=True)
+    (folder / "photo.png").write_bytes(png(1))
+    (folder / "notes.txt").write_text("not an image")
+    prompts = batch_prompts(config, "drop")
+    images, _ = make_images(config, prompts, ImageStore(tmp_path / "store"), CallCache(tmp_path / "cache"))
+    assert sorted(images["status"]) == ["failed", "ok"]
+    rows = images_to_comment(prompts, images)
+    assert [Path(r["source_file"]).name for r in rows] == ["photo.png"]

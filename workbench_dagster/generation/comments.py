@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 
+import pandas as pd
+
 from workbench_dagster.scenario.prompts import derive_seed
 from workbench_dagster.scenario.scenario_file import Scenario
 
@@ -83,3 +85,11 @@ def generate_comments(scenario: Scenario, image_id: str, spec: dict, n: int, see
             }
         )
     return comments
+
+
+def images_to_comment(prompts: pd.DataFrame, images: pd.DataFrame) -> list[dict]:
+    """Prompt rows whose image was stored. A failure row (a landing file that is not an image, a
+    generation that failed) has no picture, and comments under it would reach text analysis and the
+    networks as if people had reacted to one."""
+    stored = set(images.loc[images["status"] == "ok", "image_id"])
+    return [row for row in prompts.to_dict("records") if row["image_id"] in stored]
