@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from workbench_dagster.evaluation.scores import EVAL_COLUMNS
 from workbench_dagster.warehouse.build import (
     WarehouseError,
     build_warehouse,
@@ -130,6 +131,7 @@ def tables(tmp_path: Path) -> Path:
                 f"eval_scores/{batch}/{model}.parquet",
                 [
                     {
+                        **dict.fromkeys(EVAL_COLUMNS),  # every registered metric has its column
                         "model": model,
                         "batch": batch,
                         "is_training_batch": batch == "b1",
@@ -146,7 +148,6 @@ def tables(tmp_path: Path) -> Path:
                         "f1_macro": 0.5,
                         "hamming_loss": 0.1,
                         "caption_cosine": None,
-                        "caption_bertscore": None,
                     }
                 ],
             )
