@@ -11,7 +11,7 @@ from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
 from workbench_dagster.generation.api_comments import PROMPT_VERSION as COMMENTS_PROMPT_VERSION
-from workbench_dagster.generation.comments import generate_comments
+from workbench_dagster.generation.comments import generate_comments, images_to_comment
 from workbench_dagster.generation.images import contact_sheet, make_images
 from workbench_dagster.generation.procedural import RENDERER_VERSION
 from workbench_dagster.scenario.batches import batch_prompts, comment_spec
@@ -66,14 +66,19 @@ def synthetic_images(
 
 
 def synthetic_comments(
-    context: dg.AssetExecutionContext, workbench: WorkbenchResource, prompts: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    prompts: pd.DataFrame,
+    synthetic_images: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
-    """Synthetic social-media comments per image, in the scenario's languages, with hashtags and emojis."""
+    """Synthetic social-media comments per stored image (failure rows get none), in the scenario's
+    languages, with hashtags and emojis."""
     config = workbench.config
+    records = images_to_comment(prompts, synthetic_images)
     if config.comments.backend != "template":  # gemini / openai: one cached call per image
-        return _api_comments(context, workbench, prompts)
+        return _api_comments(context, workbench, records)
     rows = []
-    for row in prompts.to_dict("records"):
+    for row in records:
         spec = comment_spec(config, row)
         seed = derive_seed(config.seed, "comments", row["image_id"])
         for comment in generate_comments(
@@ -85,13 +90,11 @@ def synthetic_comments(
     return dg.Output(df, metadata=table_metadata(df, ["comment_id", "lang", "text"], languages=languages))
 
 
-def _api_comments(context, workbench: WorkbenchResource, prompts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def _api_comments(context, workbench: WorkbenchResource, records: list[dict]) -> dg.Output[pd.DataFrame]:
     from workbench_dagster.generation.api_comments import generate_api_comments
 
     config = workbench.config
-    records = [
-        {**r, "prompt": r.get("prompt") or "a photo posted by the movement"} for r in prompts.to_dict("records")
-    ]
+    records = [{**r, "prompt": r.get("prompt") or "a photo posted by the movement"} for r in records]
     with backend_failures():
         rows, failures, n_called = generate_api_comments(
             scenario=config.scenario_data,
