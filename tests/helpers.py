@@ -123,3 +123,17 @@ def planted_corpus(per_cluster=40, n_clusters=4, seed=0, dim=64):
         }
     )
     return captions, pd.DataFrame(rows), dict(zip(ids, visual)), truth, texts
+
+
+def write_rows(tables: Path, relative: str, rows: list[dict]) -> None:
+    """A Parquet table file of the given rows, as the IO manager lays them out."""
+    path = tables / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_parquet(path, index=False)
+
+
+def write_sql(sql_dir: Path, name: str, sql: str) -> Path:
+    sql_dir.mkdir(parents=True, exist_ok=True)
+    path = sql_dir / f"{name}.sql"
+    path.write_text(sql, encoding="utf-8")
+    return path
