@@ -9,11 +9,11 @@ backend's own test file.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
 
+from tests.fakes.common import contract_for
 from tests.helpers import IDS, NAMES, images, png
 from workbench_dagster.backends import make_backend, make_text_backend, registry
 from workbench_dagster.backends.base import BackendError, BackendUnavailable, CaptionRequest
@@ -54,17 +54,10 @@ class Fake:
         return make_backend(self.model_config(**overrides))
 
 
-def _contract(name: str):
-    try:
-        return importlib.import_module(f"tests.fakes.{name}_server").CONTRACT
-    except (ModuleNotFoundError, AttributeError):
-        pytest.fail(f"API backend {name!r} has no fake server: write tests/fakes/{name}_server.py with a CONTRACT")
-
-
 @pytest.fixture
 def fake(request, monkeypatch):
     monkeypatch.setenv(KEY_ENV, SECRET)
-    contract = _contract(request.param)
+    contract = contract_for(request.param)
     with contract.serve(contract.state(IDS, api_key=SECRET)) as server:
         yield Fake(request.param, server, contract)
 

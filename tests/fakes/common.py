@@ -3,7 +3,9 @@
 Faults are consumed one per request, in order; each is a dict such as
 ``{"status": 429, "retry_after": 1}``, ``{"status": 500}``, ``{"sleep": 3.0}`` (answer later than
 the client's timeout), ``{"malformed": True}`` (a body that is not JSON), ``{"content": "..."}``
-(the model's text), or ``{"extra_labels": ["not_a_label"]}``.
+(the model's text), ``{"extra_labels": ["not_a_label"]}``, or ``{"echo_key": "error"}`` /
+``{"echo_key": "answer"}`` (the key the client sent, quoted back in an error body or in the caption,
+the way careless servers and models do).
 """
 
 from __future__ import annotations
@@ -75,6 +77,18 @@ class FakeContract:
     structured_mode: str = "text"  # RawAnswer.mode of an answer that came in the structure asked for
 
 
+def contract_for(name: str) -> FakeContract:
+    """The CONTRACT of tests/fakes/<name>_server.py, which every registered API backend must have."""
+    import importlib
+
+    import pytest
+
+    try:
+        return importlib.import_module(f"tests.fakes.{name}_server").CONTRACT
+    except (ModuleNotFoundError, AttributeError):
+        pytest.fail(f"API backend {name!r} has no fake server: write tests/fakes/{name}_server.py with a CONTRACT")
+
+
 class FakeServer:
     """Start with `with FakeServer(Handler, state) as server:`; `server.url` is the root URL."""
 
@@ -103,6 +117,11 @@ class FakeServer:
 class JsonHandler(BaseHTTPRequestHandler):
     state: FakeState
     protocol_version = "HTTP/1.1"
+    key_header = "Authorization"  # where this provider's client sends the key
+
+    def sent_key(self) -> str:
+        value = self.headers.get(self.key_header) or ""
+        return value.removeprefix("Bearer ")
 
     def log_message(self, *args) -> None:  # quiet tests
         pass

@@ -49,6 +49,8 @@ def _enum(schema: dict) -> list[str] | None:
 
 
 class GeminiHandler(JsonHandler):
+    key_header = "x-goog-api-key"
+
     def do_POST(self) -> None:
         body = self.read_json()
         fault = self.begin_call(body)
@@ -56,6 +58,8 @@ class GeminiHandler(JsonHandler):
         if not path.startswith("/v1beta/models/") or ":" not in path:
             return self.send_error_json(404, f"unknown path {path}")
         model, method = path[len("/v1beta/models/") :].split(":", 1)
+        if fault.get("echo_key") == "error":
+            return self.send_error_json(400, f"API key not valid: {self.sent_key()}. Please pass a valid API key.")
         if self.headers.get("x-goog-api-key") != self.state.api_key:
             return self.send_error_json(400, "API key not valid. Please pass a valid API key.")
         if "status" in fault:
@@ -91,6 +95,10 @@ class GeminiHandler(JsonHandler):
         schema = config.get("responseSchema") or config.get("responseJsonSchema") or {}
         if "content" in fault:
             text = fault["content"]
+        elif fault.get("echo_key") == "answer":
+            text = json.dumps(
+                {"labels": pick_labels(image, _enum(schema) or self.state.labels), "caption": self.sent_key()}
+            )
         elif "summary" in (schema.get("properties") or {}):
             text = json.dumps({"summary": fake_summary(text_in)})
         elif "comments" in (schema.get("properties") or {}):

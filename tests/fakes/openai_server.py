@@ -43,6 +43,9 @@ class OpenAIHandler(JsonHandler):
             return self.send_json(
                 404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request_error"}}
             )
+        if fault.get("echo_key") == "error":
+            message = f"Incorrect API key provided: {self.sent_key()}. You can find your API key at ..."
+            return self.send_json(401, {"error": {"message": message, "type": "invalid_request_error"}})
         if self.headers.get("Authorization") != f"Bearer {self.state.api_key}":
             return self.send_json(
                 401,
@@ -95,6 +98,8 @@ class OpenAIHandler(JsonHandler):
         answer = json.dumps({"labels": labels, "caption": f"A scene with {', '.join(labels) or 'nothing'}."})
         if "content" in fault:
             content = fault["content"]
+        elif fault.get("echo_key") == "answer":
+            content = json.dumps({"labels": labels, "caption": f"Sent with key {self.sent_key()} in the header."})
         elif not image and '"summary"' in _text(body.get("messages", [])):  # a community summary
             content = json.dumps({"summary": fake_summary(_text(body.get("messages", [])))})
         elif not image:  # a text-only request: synthetic comments

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from workbench_dagster.redaction import redact
+
 
 @dataclass(frozen=True)
 class CaptionRequest:
@@ -34,13 +36,22 @@ class RawAnswer:
 
 
 class BackendError(RuntimeError):
-    """A call that failed for good (after retries); `reason` goes into the failure row."""
+    """A call that failed for good (after retries); `reason` goes into the failure row.
+
+    The reason is masked here, once for every backend, because it often quotes the server."""
 
     def __init__(self, reason: str, *, retryable: bool = False, retry_after: float | None = None):
+        reason = redact(reason)
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+def short_reason(text: str, limit: int = 300) -> str:
+    """A server's message on one line, masked before it is cut, so a cut never leaves part of a key."""
+    text = " ".join(redact(str(text)).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class BackendUnavailable(RuntimeError):

@@ -8,12 +8,13 @@ The SDK's own retries stay off (no `retry_options`): the caption loop's policy i
 
 from __future__ import annotations
 
-from workbench_dagster.backends.base import BackendError, BackendUnavailable, CaptionRequest, RawAnswer
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "..."
+from workbench_dagster.backends.base import (
+    BackendError,
+    BackendUnavailable,
+    CaptionRequest,
+    RawAnswer,
+    short_reason,
+)
 
 
 def map_gemini_error(exc: Exception) -> BackendError:
@@ -21,7 +22,7 @@ def map_gemini_error(exc: Exception) -> BackendError:
 
     if isinstance(exc, errors.APIError):
         code = int(exc.code or 0)
-        message = _short(exc.message or exc.status or "")
+        message = short_reason(exc.message or exc.status or "")
         retry_after = None
         headers = getattr(getattr(exc, "response", None), "headers", None)
         if headers is not None:
@@ -49,8 +50,8 @@ def map_gemini_error(exc: Exception) -> BackendError:
     if "Connect" in name or "RemoteProtocol" in name or "ReadError" in name:
         return BackendError(f"connection error: {name}", retryable=True)
     if isinstance(exc, ValueError):  # the SDK raises this on a body that is not JSON
-        return BackendError(f"malformed response: {_short(str(exc))}", retryable=True)
-    return BackendError(f"{name}: {_short(str(exc))}", retryable=False)
+        return BackendError(f"malformed response: {short_reason(str(exc))}", retryable=True)
+    return BackendError(f"{name}: {short_reason(str(exc))}", retryable=False)
 
 
 def caption_schema(label_ids: list[str]):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import threading
 
-from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer
+from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer, short_reason
 from workbench_dagster.captioning.parsing import caption_json_schema
 
 MODES = ("json_schema", "json_object", "text")
@@ -47,7 +47,7 @@ def map_openai_error(exc: Exception) -> BackendError:
         return BackendError(f"connection error: {type(exc).__name__}", retryable=True)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        message = _short(getattr(exc, "message", "") or str(exc))
+        message = short_reason(getattr(exc, "message", "") or str(exc))
         retry_after = _retry_after(getattr(exc.response, "headers", None))
         if status == 429:
             return BackendError(f"HTTP 429 rate limited: {message}", retryable=True, retry_after=retry_after)
@@ -55,15 +55,10 @@ def map_openai_error(exc: Exception) -> BackendError:
             return BackendError(f"HTTP {status}: {message}", retryable=True, retry_after=retry_after)
         return BackendError(f"HTTP {status}: {message}", retryable=False)
     if isinstance(exc, ValueError):  # a 200 whose body is not JSON (a proxy page, a cut connection)
-        return BackendError(f"malformed response: {_short(str(exc))}", retryable=True)
+        return BackendError(f"malformed response: {short_reason(str(exc))}", retryable=True)
     if isinstance(exc, openai.APIResponseValidationError):
-        return BackendError(f"malformed response: {_short(str(exc))}", retryable=True)
-    return BackendError(f"{type(exc).__name__}: {_short(str(exc))}", retryable=False)
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "..."
+        return BackendError(f"malformed response: {short_reason(str(exc))}", retryable=True)
+    return BackendError(f"{type(exc).__name__}: {short_reason(str(exc))}", retryable=False)
 
 
 _FORMAT_WORDS = (

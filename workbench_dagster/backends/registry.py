@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 
 from workbench_dagster.backends.base import BackendUnavailable
+from workbench_dagster.redaction import watch_key_envs
 
 KINDS = ("caption", "text", "image")
 
@@ -119,6 +120,7 @@ def _runtime(spec: BackendSpec, config, what: str, device, dtype) -> dict:
         return {"device": device, "dtype": dtype}
     if not spec.is_api:
         return {}
+    watch_key_envs([config.key_env])  # whatever the server echoes of this key is masked from now on
     api_key = os.environ.get(config.key_env, "").strip()  # definitions.py loads .env first
     if not api_key:
         hint = f"; {spec.key_hint}" if spec.key_hint else ""

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
+from workbench_dagster.redaction import redact
 
 CAPTION_COLUMNS = [
     "image_id",
@@ -44,6 +45,7 @@ class ImageInput:
 
 
 def failure_row(image: ImageInput, model_id: str, backend: str, reason: str, is_training_batch: bool) -> dict:
+    """The reason is masked: it may quote an exception or a server that echoed a key."""
     return {
         "image_id": image.image_id,
         "batch": image.batch,
@@ -54,7 +56,7 @@ def failure_row(image: ImageInput, model_id: str, backend: str, reason: str, is_
         "caption": None,
         "raw_output": None,
         "parse_status": "error",
-        "error": reason,
+        "error": redact(reason),
         "latency_ms": None,
         "input_tokens": 0,
         "output_tokens": 0,
