@@ -22,7 +22,7 @@ from workbench_dagster.captioning.caption_loop import (
     caption_with_backend,
     summarize,
 )
-from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
+from workbench_dagster.captioning.parsing import PROMPT_VERSION, AnswerBounds, render_caption_prompt
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS, ImageInput, caption_with_baseline
 from workbench_dagster.scenario.config import WorkbenchConfig
 
@@ -146,6 +146,7 @@ def _caption_with_model(context, workbench, gpu, model_config, batch, synthetic_
         prices=Prices(model_config.price_per_million_input, model_config.price_per_million_output),
         is_training_batch=cfg.is_training_batch(batch),
         stats=stats,
+        bounds=AnswerBounds.of(model_config),
     )
     df = pd.DataFrame(rows, columns=CAPTION_COLUMNS)
     summary = summarize(rows)

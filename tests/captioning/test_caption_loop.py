@@ -4,6 +4,7 @@ honour Retry-After, and the configured concurrency."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from tests.helpers import IDS, NAMES, images
 from workbench_dagster.backends.openai_compat import OpenAICompatBackend
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import LoopStats, Prices, RetryPolicy, caption_with_backend
+from workbench_dagster.captioning.parsing import AnswerBounds
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS, ImageInput
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, max_total_s=10)
@@ -204,3 +206,25 @@ def test_cost_comes_from_the_price_table_and_usage(server, tmp_path):
         assert row["cost_usd"] == pytest.approx((row["input_tokens"] * 2.5 + row["output_tokens"] * 10.0) / 1e6)
         assert row["latency_ms"] > 0
     assert stats.cost_usd_this_run == pytest.approx(sum(r["cost_usd"] for r in rows))
+
+
+def test_an_oversized_answer_is_stored_truncated_invalid_and_asked_again(server, tmp_path):
+    """Issue 13, finding 4: 200 KB of caption with 500 labels was stored, cached and `repaired`."""
+    huge = json.dumps({"labels": [f"junk_{i}" for i in range(500)], "caption": "word " * 40_000})
+    server.state.faults.append({"content": huge})
+    cache = CallCache(tmp_path / "calls")
+    rows, _, _ = run(server, cache, images(1))
+    row = rows[0]
+    assert row["parse_status"] == "invalid" and "max_raw_bytes" in row["error"]
+    assert row["labels"] == [] and len(row["raw_output"].encode()) == 65_536
+    assert not list((tmp_path / "calls").rglob("*.json"))
+    again, n_again, _ = run(server, cache, images(1))
+    assert n_again == 1 and again[0]["parse_status"] == "ok"
+
+
+def test_a_cached_answer_beyond_tightened_bounds_is_asked_again(server, tmp_path):
+    cache = CallCache(tmp_path / "calls")
+    run(server, cache, images(2))
+    rows, n_called, _ = run(server, cache, images(2), bounds=AnswerBounds(max_caption_chars=5))
+    assert n_called == 2 and [r["parse_status"] for r in rows] == ["invalid", "invalid"]
+    assert all(len(r["caption"]) == 5 for r in rows)

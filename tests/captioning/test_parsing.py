@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from workbench_dagster.captioning.parsing import caption_json_schema, parse_answer
+from workbench_dagster.captioning.parsing import AnswerBounds, caption_json_schema, parse_answer
 
 IDS = ["protest", "signs_banners", "small_group", "flyer_es"]
 NAMES = {
@@ -86,3 +88,44 @@ def test_schema_enumerates_taxonomy_ids():
     schema = caption_json_schema(IDS)
     assert schema["properties"]["labels"]["items"]["enum"] == IDS
     assert set(schema["required"]) == {"labels", "caption"}
+
+
+def answer(labels: list[str], caption: str) -> str:
+    return json.dumps({"labels": labels, "caption": caption})
+
+
+def test_an_answer_with_no_usable_label_is_invalid_not_repaired():
+    parsed = parse_answer(answer(["riot", "tank"], "A march."), IDS, NAMES)
+    assert (parsed.parse_status, parsed.labels, parsed.n_dropped_labels) == ("invalid", [], 2)
+    assert "none of the 2 labels" in parsed.error
+
+
+def test_an_empty_label_list_is_the_model_saying_none_apply():
+    assert parse_answer(answer([], "An empty street."), IDS, NAMES).parse_status == "ok"
+
+
+@pytest.mark.parametrize(
+    "labels,caption,reason",
+    [
+        (["protest"] * 51, "A march.", "51 labels, over max_labels 50"),
+        (["protest"], "word " * 500, "caption of 2499 characters, over max_caption_chars 2000"),
+    ],
+)
+def test_answers_beyond_the_bounds_are_invalid_and_truncated(labels, caption, reason):
+    parsed = parse_answer(answer(labels, caption), IDS, NAMES)
+    assert parsed.parse_status == "invalid" and parsed.labels == []
+    assert reason in parsed.error and "stored truncated" in parsed.error
+    assert len(parsed.caption) <= 2000
+
+
+def test_a_raw_answer_over_its_bytes_is_invalid_without_parsing():
+    """200 KB of caption and 500 labels: once stored as `repaired` with zero labels (issue 13, finding 4)."""
+    text = answer([f"junk_{i}" for i in range(500)], "x" * 200_000)
+    parsed = parse_answer(text, IDS, NAMES)
+    assert parsed.parse_status == "invalid" and "over max_raw_bytes 65536" in parsed.error
+
+
+def test_bounds_are_per_model():
+    tight = AnswerBounds(max_caption_chars=5, max_labels=1, max_raw_bytes=10_000)
+    assert parse_answer(answer(["protest"], "A march."), IDS, NAMES, tight).parse_status == "invalid"
+    assert parse_answer(answer(["protest"], "March"), IDS, NAMES, tight).parse_status == "ok"

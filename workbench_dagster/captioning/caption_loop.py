@@ -9,7 +9,10 @@ Written once so that each provider only turns (image, prompt) into text. The rul
   with its reason; an answer that does not parse is a row with `parse_status="invalid"` and
   its raw text. Neither is ever cached, so the next run asks again;
 - retries (ours, not the client's) use exponential backoff with full jitter, honour a
-  server's Retry-After, and are bounded in attempts and in total time.
+  server's Retry-After, and are bounded in attempts and in total time;
+- an answer beyond the model's `AnswerBounds` is stored truncated and `invalid`;
+- every row is masked (workbench_dagster/redaction.py) before it is cached or returned, since
+  a server may echo a key in an error or a model repeat one in its answer.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from dataclasses import dataclass, field
 
 from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
-from workbench_dagster.captioning.parsing import parse_answer
+from workbench_dagster.captioning.parsing import DEFAULT_BOUNDS, AnswerBounds, parse_answer, truncate_utf8
 from workbench_dagster.captioning.rows import ImageInput, failure_row
+from workbench_dagster.redaction import redact, redact_value
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class _CaptionRun:
     is_training_batch: bool
     sleep: Callable[[float], None]
     stats: LoopStats
+    bounds: AnswerBounds = DEFAULT_BOUNDS
     rows: dict[str, dict] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=random.Random)
@@ -116,9 +121,9 @@ class _CaptionRun:
         return failure_row(image, self.backend.model_id, self.backend.backend, reason, self.is_training_batch)
 
     def answer_row(self, image: ImageInput, answer: RawAnswer, latency_ms: float) -> dict:
-        parsed = parse_answer(answer.text, self.labels, self.label_names)
+        parsed = parse_answer(answer.text, self.labels, self.label_names, self.bounds)
         input_tokens, output_tokens = int(answer.input_tokens or 0), int(answer.output_tokens or 0)
-        return {
+        row = {
             "image_id": image.image_id,
             "batch": image.batch,
             "model": self.backend.model_id,
@@ -126,7 +131,7 @@ class _CaptionRun:
             "labels": parsed.labels,
             "label_scores_json": None,
             "caption": parsed.caption,
-            "raw_output": answer.text,
+            "raw_output": _stored_raw(answer.text, self.bounds.max_raw_bytes),
             "parse_status": parsed.parse_status,
             "error": parsed.error,
             "latency_ms": latency_ms,
@@ -138,6 +143,7 @@ class _CaptionRun:
             "response_mode": answer.mode,
             "n_dropped_labels": parsed.n_dropped_labels,
         }
+        return redact_value(row)
 
     def call(self, fn: Callable[[], RawAnswer]):
         """`fn` under the retry policy, each attempt counted."""
@@ -197,6 +203,14 @@ class _CaptionRun:
 _PER_RUN_FIELDS = ("image_id", "batch", "cache_hit", "is_training_batch")  # not cached: they belong to this run
 
 
+def _stored_raw(text: str | None, max_bytes: int) -> str | None:
+    """The raw answer as a row keeps it: masked, then cut to the bound. Masking looks a little past the
+    bound, so a key that straddles the cut is masked whole, and never scans a 100 MB answer."""
+    if text is None:
+        return None
+    return truncate_utf8(redact(truncate_utf8(text, max_bytes + 1024)), max_bytes)
+
+
 def _request(image: ImageInput) -> CaptionRequest:
     return CaptionRequest(image.image_id, image.batch, image.sha256, image.data, _mime(image.data))
 
@@ -218,7 +232,7 @@ def _look_up(run: _CaptionRun, images: list[ImageInput], prompt_version: str) ->
             decoding=identity,
         )
         cached = run.cache.get(key)
-        if cached is not None:
+        if cached is not None and run.bounds.fits(cached):
             run.rows[image.image_id] = {
                 **cached,
                 "image_id": image.image_id,
@@ -267,10 +281,13 @@ def caption_with_backend(
     is_training_batch: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     stats: LoopStats | None = None,
+    bounds: AnswerBounds = DEFAULT_BOUNDS,
 ) -> tuple[list[dict], int]:
     """Returns (rows in input order, number of images the backend was called for)."""
     stats = stats if stats is not None else LoopStats()
-    run = _CaptionRun(backend, prompt, labels, label_names, cache, retry, prices, is_training_batch, sleep, stats)
+    run = _CaptionRun(
+        backend, prompt, labels, label_names, cache, retry, prices, is_training_batch, sleep, stats, bounds
+    )
     pending = _look_up(run, images, prompt_version)
     stats.images_called += len(pending)
     if pending:

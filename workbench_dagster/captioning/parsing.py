@@ -9,6 +9,9 @@ as exactly one of:
 - ``repaired``: usable after repair (JSON fixed, names mapped to ids, or labels outside the
   taxonomy dropped; the number dropped is counted);
 - ``invalid``: no usable answer; the reason says why and the raw text is kept by the caller.
+  An answer beyond its `AnswerBounds` is invalid too, never repaired: a 200 KB caption or 500
+  labels is a model gone off the rails, and keeping it as a success would cache it and let it
+  swamp every text stage after it. So is an answer that offered labels of which none is usable.
 """
 
 from __future__ import annotations
@@ -41,6 +44,37 @@ class CaptionAnswer(BaseModel):
         if not value.strip():
             raise ValueError("caption is empty")
         return value.strip()
+
+
+@dataclass(frozen=True)
+class AnswerBounds:
+    """The most of an answer a row keeps (a model's config may set its own)."""
+
+    max_caption_chars: int = 2000
+    max_labels: int = 50
+    max_raw_bytes: int = 65_536
+
+    @classmethod
+    def of(cls, model_config) -> AnswerBounds:
+        return cls(model_config.max_caption_chars, model_config.max_labels, model_config.max_raw_bytes)
+
+    def fits(self, row: dict) -> bool:
+        """Whether a cached row is inside these bounds, which may be tighter than when it was cached."""
+        offered = len(row.get("labels") or []) + int(row.get("n_dropped_labels") or 0)
+        return (
+            len(row.get("caption") or "") <= self.max_caption_chars
+            and offered <= self.max_labels
+            and len((row.get("raw_output") or "").encode()) <= self.max_raw_bytes
+        )
+
+
+DEFAULT_BOUNDS = AnswerBounds()
+
+
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """At most `max_bytes` of UTF-8, never cutting a character in half."""
+    data = text.encode()
+    return text if len(data) <= max_bytes else data[:max_bytes].decode(errors="ignore")
 
 
 @dataclass(frozen=True)
@@ -88,12 +122,20 @@ def load_json_lenient(text: str) -> tuple[object, bool]:
 
 
 def parse_answer(
-    text: str | None, label_ids: list[str], label_names: dict[str, str] | None = None
+    text: str | None,
+    label_ids: list[str],
+    label_names: dict[str, str] | None = None,
+    bounds: AnswerBounds = DEFAULT_BOUNDS,
 ) -> ParsedAnswer:
-    """Validate a model answer against the taxonomy. Never raises on model output."""
+    """Validate a model answer against the taxonomy and the bounds. Never raises on model output."""
     if text is None or not str(text).strip():
         return ParsedAnswer([], None, "invalid", 0, "empty answer")
     text = str(text)
+    size = len(text.encode())
+    if size > bounds.max_raw_bytes:  # not even parsed: repairing 200 KB of JSON costs seconds
+        return ParsedAnswer(
+            [], None, "invalid", 0, f"answer of {size} bytes is over max_raw_bytes {bounds.max_raw_bytes}"
+        )
     if "{" not in text:
         return ParsedAnswer([], None, "invalid", 0, "no JSON object in the answer")
     try:
@@ -113,12 +155,38 @@ def parse_answer(
         return ParsedAnswer([], None, "invalid", 0, f"answer does not match the schema: {problems}")
     if isinstance(obj.get("labels"), str):
         repaired = True
+    over = _over_bounds(answer, bounds)
+    if over:
+        return ParsedAnswer([], answer.caption[: bounds.max_caption_chars], "invalid", 0, over)
+    labels, dropped, renamed = _resolve_labels(answer.labels, label_ids, label_names)
+    if answer.labels and not labels:
+        return ParsedAnswer(
+            [], answer.caption, "invalid", dropped, f"none of the {len(answer.labels)} labels is a taxonomy id"
+        )
+    repaired = repaired or renamed or bool(dropped)
+    return ParsedAnswer(labels, answer.caption, "repaired" if repaired else "ok", dropped, None)
 
+
+def _over_bounds(answer: CaptionAnswer, bounds: AnswerBounds) -> str | None:
+    problems = []
+    if len(answer.labels) > bounds.max_labels:
+        problems.append(f"{len(answer.labels)} labels, over max_labels {bounds.max_labels}")
+    if len(answer.caption) > bounds.max_caption_chars:
+        problems.append(
+            f"caption of {len(answer.caption)} characters, over max_caption_chars {bounds.max_caption_chars}"
+        )
+    return f"answer beyond its bounds: {'; '.join(problems)} (stored truncated)" if problems else None
+
+
+def _resolve_labels(
+    offered: list[str], label_ids: list[str], label_names: dict[str, str] | None
+) -> tuple[list[str], int, bool]:
+    """(taxonomy ids in order, number dropped, whether any was mapped from a name or another spelling)."""
     by_id = {label_id.lower(): label_id for label_id in label_ids}
     by_name = {name.strip().lower(): label_id for label_id, name in (label_names or {}).items()}
     labels: list[str] = []
-    dropped = 0
-    for raw in answer.labels:
+    dropped, renamed = 0, False
+    for raw in offered:
         label = str(raw).strip()
         if label in label_ids:
             resolved = label
@@ -128,12 +196,10 @@ def parse_answer(
             if resolved is None:
                 dropped += 1
                 continue
-            repaired = True
+            renamed = True
         if resolved not in labels:
             labels.append(resolved)
-    if dropped:
-        repaired = True
-    return ParsedAnswer(labels, answer.caption, "repaired" if repaired else "ok", dropped, None)
+    return labels, dropped, renamed
 
 
 def caption_json_schema(label_ids: list[str]) -> dict:

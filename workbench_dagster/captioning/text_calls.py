@@ -3,7 +3,9 @@
 Every item is looked up in the call cache first; the backend is built only at the first miss,
 so a fully cached run needs no key. A call that still fails after the retry policy, or an
 answer that does not parse, is returned as a failure with its reason and is never cached, so
-the next run asks again.
+the next run asks again. So is an answer over `max_raw_bytes`, which is not even parsed.
+Reasons and payloads are masked (workbench_dagster/redaction.py) before they are cached or
+returned: a server may echo the key, and a model repeat one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from workbench_dagster.backends.base import BackendError, RawAnswer
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import RetryPolicy, call_with_retry
+from workbench_dagster.captioning.parsing import DEFAULT_BOUNDS
+from workbench_dagster.redaction import redact, redact_value
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ def run_text_calls(
     parse: Callable[[str], tuple[dict | None, str | None]],
     concurrency: int = 4,
     retry: RetryPolicy = RetryPolicy(),
+    max_raw_bytes: int = DEFAULT_BOUNDS.max_raw_bytes,
 ) -> TextCallResult:
     """Runs `call(backend, prompt)` for every job the cache lacks; `parse(text)` gives (payload, error)."""
     result = TextCallResult({}, {}, 0)
@@ -61,10 +66,15 @@ def run_text_calls(
         except BackendError as exc:
             result.failures[job.item_id] = exc.reason
             return
+        size = len(answer.text.encode())
+        if size > max_raw_bytes:
+            result.failures[job.item_id] = f"answer of {size} bytes is over max_raw_bytes {max_raw_bytes}"
+            return
         payload, error = parse(answer.text)
         if error:
-            result.failures[job.item_id] = error
+            result.failures[job.item_id] = redact(error)
             return
+        payload = redact_value(payload)
         cache.put(job.cache_key, payload)
         result.payloads[job.item_id] = payload
 

@@ -18,6 +18,7 @@ from workbench_dagster.backends import registry
 from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.networks.variant_registry import VARIANTS
+from workbench_dagster.redaction import watch_config_keys
 from workbench_dagster.scenario.scenario_file import Scenario, load_scenario
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "workbench.yaml"
@@ -175,6 +176,11 @@ class ModelConfig(Strict, KeyFromEnv):
     price_per_million_input: float = Field(0.0, ge=0)  # USD per 1M input tokens, for cost_usd
     price_per_million_output: float = Field(0.0, ge=0)  # USD per 1M output tokens
     response_mode: Literal["json_schema", "json_object", "text"] | None = None  # openai: skip the probing
+    # Answer bounds (workbench_dagster/captioning/parsing.py AnswerBounds): an answer beyond them is stored
+    # truncated and `invalid`, never cached
+    max_caption_chars: int = Field(2000, ge=1, le=1_000_000)
+    max_labels: int = Field(50, ge=1, le=10_000)
+    max_raw_bytes: int = Field(65_536, ge=1024, le=64 * 1024 * 1024)
 
     @model_validator(mode="after")
     def _model_named(self) -> ModelConfig:
@@ -337,4 +343,5 @@ def load_config(path: str | Path | None = None) -> WorkbenchConfig:
     config = load_yaml_model(path, WorkbenchConfig).resolve(path.resolve().parent)
     config = config.model_copy(update={"source_path": path.resolve()})
     _ = config.scenario_data  # a broken scenario file stops the code location load too
+    watch_config_keys(config)  # every key it names is masked in what the pipeline stores or logs
     return config
