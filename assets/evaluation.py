@@ -4,7 +4,7 @@ and drift."""
 import dagster as dg
 import pandas as pd
 
-from assets._shared.metadata import figure_png, png_markdown, preview, table_metadata
+from assets._shared.metadata import figure_png, png_markdown, preview, table_output
 from assets._shared.partitions import (
     ALL_MODELS_OF_BATCH,
     BATCH_PARTITIONS,
@@ -17,6 +17,7 @@ from resources.workbench import WorkbenchResource
 from workbench_dagster.evaluation.drift import batch_drift
 from workbench_dagster.evaluation.scores import (
     EVAL_COLUMNS,
+    Partition,
     confusion_heatmap,
     human_agreement,
     model_agreement,
@@ -39,12 +40,12 @@ HEADLINE_METADATA = (
 )
 
 
-def _scored_partition(context, workbench: WorkbenchResource) -> tuple[str, str, list[str], bool]:
+def _scored_partition(context, workbench: WorkbenchResource) -> Partition:
     """What every model x batch score starts from: the model, the batch, the taxonomy, and whether the
     batch is the baseline's own training batch (flagged, and left out of the leaderboard)."""
     model, batch = model_and_batch(context)
     cfg = workbench.config
-    return model, batch, cfg.scenario_data.label_ids, cfg.is_training_batch(batch)
+    return Partition(model, batch, cfg.scenario_data.label_ids, cfg.is_training_batch(batch))
 
 
 def eval_scores(
@@ -61,20 +62,12 @@ def eval_scores(
     Rows for the baseline's own training batch are flagged `is_training_batch` and left out of
     the leaderboard, so the baseline is judged only on batches it never saw.
     """
-    model, batch, labels, training = _scored_partition(context, workbench)
     row = score_partition(
-        model,
-        batch,
-        mllm_captions,
-        prompts,
-        embeddings,
-        labels,
-        is_training_batch=training,
-        seed=workbench.config.seed,
+        _scored_partition(context, workbench), mllm_captions, prompts, embeddings, seed=workbench.config.seed
     )
     df = pd.DataFrame([row], columns=EVAL_COLUMNS)
     headline = {k: dg.MetadataValue.float(float(row[k])) for k in HEADLINE_METADATA if row[k] is not None}
-    return dg.Output(df, metadata=table_metadata(df, **headline))
+    return table_output(df, **headline)
 
 
 def image_scores(
@@ -86,9 +79,8 @@ def image_scores(
 ) -> dg.Output[pd.DataFrame]:
     """One row per scored image. Intervals pooled over batches and paired model comparisons resample
     images, so they need the per-image outcomes, not the per-batch averages."""
-    model, batch, labels, training = _scored_partition(context, workbench)
-    df = image_scores_of(model, batch, mllm_captions, prompts, embeddings, labels, is_training_batch=training)
-    return dg.Output(df, metadata=table_metadata(df, ["image_id", "labels", "jaccard", "caption_cosine"]))
+    df = image_scores_of(_scored_partition(context, workbench), mllm_captions, prompts, embeddings)
+    return table_output(df, ["image_id", "labels", "jaccard", "caption_cosine"])
 
 
 def per_label_scores(
@@ -99,18 +91,18 @@ def per_label_scores(
 ) -> dg.Output[pd.DataFrame]:
     """Confusion counts, precision, recall and F1 for every taxonomy label: a good micro F1 can hide a
     label the model never gets right. The heatmap shows which."""
-    model, batch, labels, training = _scored_partition(context, workbench)
-    df = per_label_scores_of(model, batch, mllm_captions, prompts, labels, is_training_batch=training)
+    partition = _scored_partition(context, workbench)
+    df = per_label_scores_of(partition, mllm_captions, prompts)
     extra = {}
     if len(df) and int(df["support"].sum() + df["fp"].sum()):
-        picture = figure_png(confusion_heatmap(df, f"{model} on {batch}: per-label confusion"))
+        picture = figure_png(confusion_heatmap(df, f"{partition.model} on {partition.batch}: per-label confusion"))
         extra["confusion_heatmap"] = png_markdown(picture, "per-label confusion heatmap")
         worst = df[df["support"] > 0].sort_values("f1")
         if len(worst):
             extra["weakest_label"] = dg.MetadataValue.text(
                 f"{worst.iloc[0]['label']} (F1 {worst.iloc[0]['f1']:.2f})"
             )
-    return dg.Output(df, metadata=table_metadata(df, ["label", "support", "tp", "fp", "fn", "f1"], **extra))
+    return table_output(df, ["label", "support", "tp", "fp", "fn", "f1"], **extra)
 
 
 def metric_intervals(
@@ -122,13 +114,10 @@ def metric_intervals(
     df = metric_intervals_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
     f1 = df[df["metric"] == "f1_micro"].iloc[0]
     extra = {k: dg.MetadataValue.float(float(f1[k])) for k in ("estimate", "ci_low", "ci_high") if pd.notna(f1[k])}
-    return dg.Output(
+    return table_output(
         df,
-        metadata=table_metadata(
-            df,
-            ["metric", "n_images", "estimate", "ci_low", "ci_high"],
-            **{f"f1_micro_{k}": v for k, v in extra.items()},
-        ),
+        ["metric", "n_images", "estimate", "ci_low", "ci_high"],
+        **{f"f1_micro_{k}": v for k, v in extra.items()},
     )
 
 
@@ -140,13 +129,10 @@ def model_comparisons(
     cfg = workbench.config
     df = model_comparisons_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
     shown = df[df["metric"] == "f1_micro"]
-    return dg.Output(
+    return table_output(
         df,
-        metadata=table_metadata(
-            df,
-            f1_micro_comparisons=preview(
-                shown, rows=20, columns=["other_model", "difference", "ci_low", "ci_high", "verdict"]
-            ),
+        f1_micro_comparisons=preview(
+            shown, rows=20, columns=["other_model", "difference", "ci_low", "ci_high", "verdict"]
         ),
     )
 
@@ -172,13 +158,10 @@ def agreement(
     extra = {}
     if len(overall) and pd.notna(overall.iloc[0]["krippendorff_alpha"]):
         extra["models_alpha_all_labels"] = dg.MetadataValue.float(float(overall.iloc[0]["krippendorff_alpha"]))
-    return dg.Output(
+    return table_output(
         df,
-        metadata=table_metadata(
-            df,
-            ["comparison", "label", "n_items", "percent_agreement", "fleiss_kappa", "krippendorff_alpha"],
-            **extra,
-        ),
+        ["comparison", "label", "n_items", "percent_agreement", "fleiss_kappa", "krippendorff_alpha"],
+        **extra,
     )
 
 
@@ -202,10 +185,7 @@ def drift(
         cfg.scenario_data.label_ids,
     )
     drifted = df[df["drifted"].astype(bool)] if len(df) else df
-    yield dg.Output(
-        df,
-        metadata=table_metadata(df, ["model", "kind", "value", "threshold", "drifted"], drifted_rows=len(drifted)),
-    )
+    yield table_output(df, ["model", "kind", "value", "threshold", "drifted"], drifted_rows=len(drifted))
     yield dg.AssetCheckResult(
         check_name="no_drift",
         passed=drifted.empty,

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from assets._shared.checks import quietly
-from assets._shared.metadata import png_markdown, table_metadata
+from assets._shared.metadata import png_markdown, table_metadata, table_output
 from assets._shared.partitions import BATCH_PARTITIONS
 from assets._shared.rules import backend_failures, code_version
 from assets._shared.stage import stage_asset, stage_definitions
@@ -30,7 +30,7 @@ def prompts(context: dg.AssetExecutionContext, workbench: WorkbenchResource) -> 
     with no reference.
     """
     df = batch_prompts(workbench.config, context.partition_key)
-    return dg.Output(df, metadata=table_metadata(df, ["image_id", "prompt", "reference_labels"]))
+    return table_output(df, ["image_id", "prompt", "reference_labels"])
 
 
 def synthetic_images(
@@ -87,7 +87,7 @@ def synthetic_comments(
             rows.append({**comment, "batch": row["batch"]})
     df = pd.DataFrame(rows, columns=COMMENT_COLUMNS)
     languages = df["lang"].value_counts().to_dict() if len(df) else {}
-    return dg.Output(df, metadata=table_metadata(df, ["comment_id", "lang", "text"], languages=languages))
+    return table_output(df, ["comment_id", "lang", "text"], languages=languages)
 
 
 def _api_comments(context, workbench: WorkbenchResource, records: list[dict]) -> dg.Output[pd.DataFrame]:
@@ -105,16 +105,13 @@ def _api_comments(context, workbench: WorkbenchResource, records: list[dict]) ->
     for image_id, reason in failures:
         context.log.warning(f"no comments for {image_id}: {reason}")
     df = pd.DataFrame(rows, columns=COMMENT_COLUMNS)
-    return dg.Output(
+    return table_output(
         df,
-        metadata=table_metadata(
-            df,
-            ["comment_id", "lang", "text"],
-            languages=df["lang"].value_counts().to_dict() if len(df) else {},
-            model_calls=n_called,
-            n_failed_images=len(failures),
-            failures=dg.MetadataValue.md("\n".join(f"- {i}: {r}" for i, r in failures) or "_none_"),
-        ),
+        ["comment_id", "lang", "text"],
+        languages=df["lang"].value_counts().to_dict() if len(df) else {},
+        model_calls=n_called,
+        n_failed_images=len(failures),
+        failures=dg.MetadataValue.md("\n".join(f"- {i}: {r}" for i, r in failures) or "_none_"),
     )
 
 

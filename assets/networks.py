@@ -4,7 +4,7 @@ differ."""
 import dagster as dg
 import pandas as pd
 
-from assets._shared.metadata import figure_png, png_markdown, table_metadata
+from assets._shared.metadata import figure_png, png_markdown, table_metadata, table_output
 from assets._shared.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from assets._shared.rules import backend_failures, code_version
 from assets._shared.stage import stage_asset, stage_definitions
@@ -51,16 +51,13 @@ def semantic_graph(
         )
     df = build_semantic_graph(model, mllm_captions, embeddings, cfg.scenario_data.label_ids, cfg.graph, visual)
     counts = df["variant"].value_counts().to_dict() if len(df) else {}
-    return dg.Output(
+    return table_output(
         df,
-        metadata=table_metadata(
-            df,
-            ["variant", "source", "target", "weight"],
-            nodes=int(mllm_captions["image_id"].nunique()),
-            edges_per_variant=counts,
-            visual_layer=bool(visual),
-            layer_weights=cfg.graph.layer_weights.model_dump(),
-        ),
+        ["variant", "source", "target", "weight"],
+        nodes=int(mllm_captions["image_id"].nunique()),
+        edges_per_variant=counts,
+        visual_layer=bool(visual),
+        layer_weights=cfg.graph.layer_weights.model_dump(),
     )
 
 
@@ -145,15 +142,12 @@ def communities(
             f"template summary kept for {row.variant}/{row.level}/{row.community}: {row.summary_error}"
         )
     levels = df.groupby(["variant", "level"])["modularity"].first().round(4) if len(df) else pd.Series(dtype=float)
-    return dg.Output(
+    return table_output(
         df,
-        metadata=table_metadata(
-            df,
-            ["variant", "level", "community", "size", "top_labels", "keywords", "summary"],
-            modularity_per_level=dg.MetadataValue.json({f"{v}/{lvl}": float(m) for (v, lvl), m in levels.items()}),
-            summaries_by=settings.model if settings.backend != "template" else "template",
-            summary_calls=dg.MetadataValue.json(counts),
-        ),
+        ["variant", "level", "community", "size", "top_labels", "keywords", "summary"],
+        modularity_per_level=dg.MetadataValue.json({f"{v}/{lvl}": float(m) for (v, lvl), m in levels.items()}),
+        summaries_by=settings.model if settings.backend != "template" else "template",
+        summary_calls=dg.MetadataValue.json(counts),
     )
 
 
@@ -162,7 +156,7 @@ def network_comparison(centrality_table: pd.DataFrame) -> dg.Output[pd.DataFrame
     Leiden partitions over the images both placed, and the overlap of their ten most central
     images and labels."""
     df = compare_models(centrality_table)
-    return dg.Output(df, metadata=table_metadata(df, ["variant", "model_a", "model_b", "ari", "nmi"]))
+    return table_output(df, ["variant", "model_a", "model_b", "ari", "nmi"])
 
 
 def image_divergence(workbench: WorkbenchResource, semantic_graph: pd.DataFrame) -> dg.Output[pd.DataFrame]:

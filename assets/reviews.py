@@ -4,7 +4,7 @@ baseline retrained on their corrections."""
 import dagster as dg
 import pandas as pd
 
-from assets._shared.metadata import preview, table_metadata
+from assets._shared.metadata import preview, table_output
 from assets._shared.partitions import ALL_MODELS_OF_BATCH, BATCH_PARTITIONS, model_partitions
 from assets._shared.rules import code_version
 from assets._shared.stage import stage_asset, stage_definitions
@@ -37,13 +37,10 @@ def review_queue(
     queue = select_for_review(mllm_captions, synthetic_images, labels)
     names = {label: cfg.scenario_data.label_name(label) for label in labels}
     paths = write_queue(reviews_dir(cfg) / "queue", context.partition_key, queue, labels, names)
-    return dg.Output(
+    return table_output(
         queue,
-        metadata=table_metadata(
-            queue,
-            ["rank", "image_id", "priority", "disagreement", "baseline_uncertainty"],
-            **{name.replace(".", "_"): dg.MetadataValue.path(str(path)) for name, path in paths.items()},
-        ),
+        ["rank", "image_id", "priority", "disagreement", "baseline_uncertainty"],
+        **{name.replace(".", "_"): dg.MetadataValue.path(str(path)) for name, path in paths.items()},
     )
 
 
@@ -74,17 +71,14 @@ def human_reviews(
             for o in outcomes
         ]
     )
-    return dg.Output(
+    return table_output(
         mine,
-        metadata=table_metadata(
-            mine,
-            ["image_id", "reviewer", "labels", "relevance", "flags"],
-            files=preview(report, rows=50),
-            accepted_files=sum(o.accepted for o in outcomes),
-            rejected_files=len(rejected),
-            rejections=dg.MetadataValue.json({name: errors[:50] for name, errors in rejected.items()}),
-            reviewers=mine["reviewer"].nunique() if len(mine) else 0,
-        ),
+        ["image_id", "reviewer", "labels", "relevance", "flags"],
+        files=preview(report, rows=50),
+        accepted_files=sum(o.accepted for o in outcomes),
+        rejected_files=len(rejected),
+        rejections=dg.MetadataValue.json({name: errors[:50] for name, errors in rejected.items()}),
+        reviewers=mine["reviewer"].nunique() if len(mine) else 0,
     )
 
 
@@ -101,7 +95,7 @@ def human_eval_scores(
     df = human_eval_scores_of(
         context.partition_key, mllm_captions, prompts, human_reviews, cfg.scenario_data.label_ids, seed=cfg.seed
     )
-    return dg.Output(df, metadata=table_metadata(df, ["model", "n_scored", "f1_micro", "f1_micro_vs_reference"]))
+    return table_output(df, ["model", "n_scored", "f1_micro", "f1_micro_vs_reference"])
 
 
 def baseline_versions(
@@ -124,7 +118,7 @@ def baseline_versions(
     registry = baseline_models.set_index("model") if len(baseline_models) else baseline_models
     if cfg.model(model_id).backend != "baseline" or model_id not in registry.index:
         df = pd.DataFrame(columns=VERSION_COLUMNS)
-        return dg.Output(df, metadata=table_metadata(df, note="not a baseline model: nothing to retrain"))
+        return table_output(df, note="not a baseline model: nothing to retrain")
     device, _ = gpu.pick()
     versions, corrected = _checkpoint_versions(
         workbench, model_id, registry.loc[model_id], prompts, synthetic_images, human_reviews, device
@@ -141,11 +135,8 @@ def baseline_versions(
         device,
         cfg.seed,
     )
-    return dg.Output(
-        df,
-        metadata=table_metadata(
-            df, ["version", "n_train", "n_corrections", "n_eval", "f1_micro", "difference_vs_v1", "verdict_vs_v1"]
-        ),
+    return table_output(
+        df, ["version", "n_train", "n_corrections", "n_eval", "f1_micro", "difference_vs_v1", "verdict_vs_v1"]
     )
 
 

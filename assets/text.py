@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from assets._shared.metadata import table_metadata
+from assets._shared.metadata import table_output
 from assets._shared.partitions import model_and_batch, model_batch_partitions
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
@@ -31,9 +31,7 @@ def preprocessed_text(
     )
     df = preprocess_texts(texts, tuple(sorted(scenario.comments.languages)))
     languages = df["lang"].value_counts().to_dict() if len(df) else {}
-    return dg.Output(
-        df, metadata=table_metadata(df, ["text_id", "source", "clean_text", "lang"], languages=languages)
-    )
+    return table_output(df, ["text_id", "source", "clean_text", "lang"], languages=languages)
 
 
 def embeddings(
@@ -51,16 +49,13 @@ def embeddings(
     df, encoded = embed_texts(
         preprocessed_text, embedder, cfg.embedder.model, cfg.embedder.batch_size, cache=workbench.vector_cache
     )
-    return dg.Output(
+    return table_output(
         df,
-        metadata=table_metadata(
-            df,
-            ["text_id", "source", "dim"],
-            embedder=cfg.embedder.model,
-            device=device,
-            texts_encoded=encoded,
-            dim=int(df["dim"].iloc[0]) if len(df) else 0,
-        ),
+        ["text_id", "source", "dim"],
+        embedder=cfg.embedder.model,
+        device=device,
+        texts_encoded=encoded,
+        dim=int(df["dim"].iloc[0]) if len(df) else 0,
     )
 
 

@@ -30,33 +30,25 @@ def main() -> None:
     args = parser.parse_args()
 
     import dagster as dg
-    from conftest import write_config
     from fakes.openai_server import OpenAIState, fake_openai_server
 
     from assets._shared.runner import register_batches
+    from tests.helpers import write_api_config
     from workbench_dagster.definitions import build_definitions
     from workbench_dagster.scenario.config import load_config
 
     os.environ["BENCH_FAKE_OPENAI_KEY"] = "test-key"
     state = OpenAIState()
     with fake_openai_server(state) as server, tempfile.TemporaryDirectory() as tmp:
-        config = load_config(
-            write_config(
-                Path(tmp),
-                batches=[{"id": "train", "n_images": 8}, {"id": "b001", "n_images": args.images}],
-                models=[
-                    {"id": "base-a", "backend": "baseline", "params": {"channels": 4, "epochs": 1}},
-                    {
-                        "id": "fake-gpt",
-                        "backend": "openai",
-                        "model": "gpt-fake",
-                        "base_url": server.url + "/v1",
-                        "api_key_env": "BENCH_FAKE_OPENAI_KEY",
-                        "concurrency": args.concurrency,
-                    },
-                ],
-            )
-        )
+        model = {
+            "id": "fake-gpt",
+            "backend": "openai",
+            "model": "gpt-fake",
+            "base_url": server.url + "/v1",
+            "api_key_env": "BENCH_FAKE_OPENAI_KEY",
+            "concurrency": args.concurrency,
+        }
+        config = load_config(write_api_config(Path(tmp), model, n_images=args.images))
         state.labels = config.scenario_data.label_ids
         defs = build_definitions(config)
         instance = dg.DagsterInstance.ephemeral()

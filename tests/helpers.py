@@ -24,6 +24,27 @@ SCENARIO_FILE = ROOT / "scenarios" / "atropia.yaml"
 TAXONOMY = [f"lab{i}" for i in range(12)]
 SETTINGS = GraphConfig(k=8, min_similarity=0.0, max_cluster_size=20)
 
+# Four images scored by hand in tests/evaluation. Binarised over (a, b, c):
+#   true  [1,1,0] [0,0,1] [0,0,0] [1,0,0]
+#   pred  [1,0,0] [0,1,1] [0,0,0] [0,1,1]
+HAND_LABELS = ["a", "b", "c"]
+HAND_TRUE = [["a", "b"], ["c"], [], ["a"]]
+HAND_PRED = [["a"], ["c", "b"], [], ["b", "c"]]
+
+# The pipeline's main tables, in graph order: each an asset and a warehouse table.
+PIPELINE_TABLES = (
+    "prompts",
+    "synthetic_images",
+    "synthetic_comments",
+    "mllm_captions",
+    "preprocessed_text",
+    "embeddings",
+    "eval_scores",
+    "semantic_graph",
+    "centrality_table",
+    "communities",
+)
+
 
 def write_config(folder: Path, **overrides) -> Path:
     shutil.copy(ROOT / "scenarios" / "atropia.yaml", folder / "atropia.yaml")
@@ -47,6 +68,16 @@ def write_config(folder: Path, **overrides) -> Path:
     path = folder / "workbench.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def write_api_config(folder: Path, model: dict, n_images: int) -> Path:
+    """A config with a small training batch, one batch `b001` of `n_images`, a one-epoch baseline
+    `base-a`, and `model` (an API model: id, backend, model, base_url, api_key_env, ...)."""
+    return write_config(
+        folder,
+        batches=[{"id": "train", "n_images": 8}, {"id": "b001", "n_images": n_images}],
+        models=[{"id": "base-a", "backend": "baseline", "params": {"channels": 4, "epochs": 1}}, model],
+    )
 
 
 IDS = ["protest", "signs_banners", "small_group", "flyer_es", "solidarity"]

@@ -30,3 +30,8 @@ def figure_png(fig) -> bytes:
 
 def table_metadata(df: pd.DataFrame, columns: list[str] | None = None, **extra) -> dict:
     return {"dagster/row_count": len(df), "preview": preview(df, columns=columns), **extra}
+
+
+def table_output(df: pd.DataFrame, columns: list[str] | None = None, **extra) -> dg.Output:
+    """An asset's table as its output, with `table_metadata` (row count, preview, `extra`)."""
+    return dg.Output(df, metadata=table_metadata(df, columns, **extra))

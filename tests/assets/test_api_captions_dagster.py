@@ -8,7 +8,7 @@ import pytest
 
 from assets._shared.runner import register_batches
 from tests.fakes.openai_server import OpenAIState, fake_openai_server
-from tests.helpers import write_config
+from tests.helpers import write_api_config
 from workbench_dagster.definitions import build_definitions
 from workbench_dagster.scenario.config import load_config
 
@@ -31,25 +31,17 @@ def graph(tmp_path_factory):
     state = OpenAIState()
     with fake_openai_server(state) as server:
         folder = tmp_path_factory.mktemp("api")
-        config = load_config(
-            write_config(
-                folder,
-                batches=[{"id": "train", "n_images": 8}, {"id": "b001", "n_images": 6}],
-                models=[
-                    {"id": "base-a", "backend": "baseline", "params": {"channels": 4, "epochs": 1}},
-                    {
-                        "id": "verde-qwen",
-                        "backend": "openai",
-                        "model": "qwen2-vl",
-                        "base_url": server.url + "/v1",
-                        "api_key_env": KEY_ENV,
-                        "concurrency": 3,
-                        "price_per_million_input": 1.0,
-                        "price_per_million_output": 4.0,
-                    },
-                ],
-            )
-        )
+        model = {
+            "id": "verde-qwen",
+            "backend": "openai",
+            "model": "qwen2-vl",
+            "base_url": server.url + "/v1",
+            "api_key_env": KEY_ENV,
+            "concurrency": 3,
+            "price_per_million_input": 1.0,
+            "price_per_million_output": 4.0,
+        }
+        config = load_config(write_api_config(folder, model, n_images=6))
         state.labels = config.scenario_data.label_ids
         defs = build_definitions(config)
         instance = dg.DagsterInstance.ephemeral()

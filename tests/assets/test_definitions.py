@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from tests.helpers import write_config
+from tests.helpers import PIPELINE_TABLES, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,17 +21,8 @@ def test_code_location_loads_without_warnings():
     dg.Definitions.validate_loadable(defs)
     names = {a.key.to_user_string() for a in defs.assets}
     assert {
-        "prompts",
-        "synthetic_images",
-        "synthetic_comments",
+        *PIPELINE_TABLES,
         "baseline_models",
-        "mllm_captions",
-        "preprocessed_text",
-        "embeddings",
-        "eval_scores",
-        "semantic_graph",
-        "centrality_table",
-        "communities",
         "warehouse",
         "image_scores",
         "per_label_scores",

@@ -11,24 +11,11 @@ import pytest
 from PIL import Image
 
 from assets._shared.runner import run_pipeline
-from tests.helpers import write_config
+from tests.helpers import PIPELINE_TABLES, write_config
 from workbench_dagster.definitions import build_definitions
 from workbench_dagster.scenario.config import load_config
 
-TABLES = [
-    "prompts",
-    "synthetic_images",
-    "synthetic_comments",
-    "mllm_captions",
-    "preprocessed_text",
-    "embeddings",
-    "eval_scores",
-    "semantic_graph",
-    "centrality_table",
-    "communities",
-    "model_leaderboard",
-    "community_summary",
-]
+TABLES = [*PIPELINE_TABLES, "model_leaderboard", "community_summary"]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers import HAND_LABELS as LABELS
+from tests.helpers import HAND_PRED as Y_PRED
+from tests.helpers import HAND_TRUE as Y_TRUE
 from workbench_dagster.evaluation.agreement import ALL_LABELS, fleiss_kappa, krippendorff_alpha, label_agreement
 from workbench_dagster.evaluation.bootstrap import (
     binarized,
@@ -15,10 +18,6 @@ from workbench_dagster.evaluation.bootstrap import (
 )
 from workbench_dagster.evaluation.metric_registry import Outcomes, scores
 from workbench_dagster.evaluation.scores import metric_intervals, model_comparisons
-
-LABELS = ["a", "b", "c"]
-Y_TRUE = [["a", "b"], ["c"], [], ["a"]]
-Y_PRED = [["a"], ["c", "b"], [], ["b", "c"]]
 
 
 def test_point_estimate_by_hand():
@@ -191,7 +190,7 @@ def test_missing_ratings_drop_out_of_fleiss_but_not_krippendorff():
 
 
 def test_score_partition_image_and_per_label_tables_agree():
-    from workbench_dagster.evaluation.scores import image_scores, per_label_scores, score_partition
+    from workbench_dagster.evaluation.scores import Partition, image_scores, per_label_scores, score_partition
 
     prompts = pd.DataFrame(
         {
@@ -211,18 +210,17 @@ def test_score_partition_image_and_per_label_tables_agree():
     embeddings = pd.DataFrame(
         {"image_id": ["i0", "i0"], "source": ["caption", "reference"], "vector": [[1.0, 0.0], [1.0, 0.0]]}
     )
-    row = score_partition("m", "b", captions, prompts, embeddings, LABELS, is_training_batch=False, seed=3)
+    partition = Partition("m", "b", LABELS, is_training_batch=False)
+    row = score_partition(partition, captions, prompts, embeddings, seed=3)
     assert (row["n_images"], row["n_scored"], row["n_failed"]) == (5, 4, 1)
     assert row["f1_micro"] == pytest.approx(4 / 9) and row["caption_cosine"] == pytest.approx(1.0)
     assert row["f1_micro_ci_low"] <= 4 / 9 <= row["f1_micro_ci_high"]
-    assert row == score_partition("m", "b", captions, prompts, embeddings, LABELS, is_training_batch=False, seed=3)
-    images = image_scores("m", "b", captions, prompts, embeddings, LABELS, is_training_batch=False).set_index(
-        "image_id"
-    )
+    assert row == score_partition(partition, captions, prompts, embeddings, seed=3)
+    images = image_scores(partition, captions, prompts, embeddings).set_index("image_id")
     assert images["jaccard"].tolist() == pytest.approx([1 / 2, 1 / 2, 1.0, 0.0])
     assert images.loc["i0", "caption_bertscore"] == pytest.approx(1.0, abs=1e-5)  # identical caption
     assert np.isnan(images.loc["i1", "caption_bertscore"])  # no caption written: not scored, not zero
     assert row["caption_bertscore"] == pytest.approx(images["caption_bertscore"].mean())
-    per_label = per_label_scores("m", "b", captions, prompts, LABELS, is_training_batch=False).set_index("label")
+    per_label = per_label_scores(partition, captions, prompts).set_index("label")
     assert per_label.loc["a", ["tp", "fp", "fn", "tn"]].tolist() == [1, 0, 1, 2]
     assert per_label.loc["b", ["tp", "fp", "fn", "tn"]].tolist() == [0, 2, 1, 1]

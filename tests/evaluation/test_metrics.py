@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
 
+from tests.helpers import HAND_LABELS as LABELS
+from tests.helpers import HAND_PRED as Y_PRED
+from tests.helpers import HAND_TRUE as Y_TRUE
 from workbench_dagster.evaluation.metrics import (
     SCORE_KEYS,
     majority_label_predictor,
@@ -8,13 +11,6 @@ from workbench_dagster.evaluation.metrics import (
     per_label_table,
     rowwise_cosine,
 )
-
-LABELS = ["a", "b", "c"]
-# Binarised over (a, b, c):
-#   true  [1,1,0] [0,0,1] [0,0,0] [1,0,0]
-#   pred  [1,0,0] [0,1,1] [0,0,0] [0,1,1]
-Y_TRUE = [["a", "b"], ["c"], [], ["a"]]
-Y_PRED = [["a"], ["c", "b"], [], ["b", "c"]]
 
 
 def test_multilabel_scores_by_hand():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -83,14 +85,22 @@ COMPARISON_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class Partition:
+    """One model x batch to score: the taxonomy it is scored on, and whether the batch is the
+    baseline's own training batch (flagged, and left out of the leaderboard)."""
+
+    model: str
+    batch: str
+    labels: list[str]
+    is_training_batch: bool
+
+
 def score_partition(
-    model: str,
-    batch: str,
+    partition: Partition,
     captions: pd.DataFrame,
     prompts: pd.DataFrame,
     embeddings: pd.DataFrame,
-    labels: list[str],
-    is_training_batch: bool,
     seed: int = 0,
     n_boot: int = N_BOOT,
 ) -> dict:
@@ -98,6 +108,7 @@ def score_partition(
 
     Each headline metric carries a bootstrap 95% interval over this partition's images.
     """
+    model, batch, labels = partition.model, partition.batch, partition.labels
     ok, scored = scored_captions(captions, prompts)
     caption_scores = {
         "caption_cosine": caption_cosines(embeddings, list(scored["image_id"])),
@@ -114,7 +125,7 @@ def score_partition(
     return {
         "model": model,
         "batch": batch,
-        "is_training_batch": is_training_batch,
+        "is_training_batch": partition.is_training_batch,
         "n_images": len(captions),
         "n_scored": len(scored),
         "n_failed": int(len(captions) - len(ok)),
@@ -124,25 +135,20 @@ def score_partition(
 
 
 def image_scores(
-    model: str,
-    batch: str,
-    captions: pd.DataFrame,
-    prompts: pd.DataFrame,
-    embeddings: pd.DataFrame,
-    labels: list[str],
-    is_training_batch: bool,
+    partition: Partition, captions: pd.DataFrame, prompts: pd.DataFrame, embeddings: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per scored image: what the pooled intervals, paired comparisons and agreement resample."""
+    labels = partition.labels
     _, scored = scored_captions(captions, prompts)
     y_true, y_pred = label_lists(scored["reference_labels"]), label_lists(scored["labels"])
     t, p = binarized(y_true, y_pred, labels)
     union = (t | p).sum(axis=1)
     rows = pd.DataFrame(
         {
-            "model": model,
-            "batch": batch,
+            "model": partition.model,
+            "batch": partition.batch,
             "image_id": list(scored["image_id"]),
-            "is_training_batch": is_training_batch,
+            "is_training_batch": partition.is_training_batch,
             "reference_labels": [sorted(x) for x in y_true],
             "labels": [sorted(x) for x in y_pred],
             "exact_match": (t == p).all(axis=1) if len(t) else np.zeros(0, dtype=bool),
@@ -156,23 +162,18 @@ def image_scores(
     return rows
 
 
-def per_label_scores(
-    model: str,
-    batch: str,
-    captions: pd.DataFrame,
-    prompts: pd.DataFrame,
-    labels: list[str],
-    is_training_batch: bool,
-) -> pd.DataFrame:
+def per_label_scores(partition: Partition, captions: pd.DataFrame, prompts: pd.DataFrame) -> pd.DataFrame:
     """The per-label confusion counts and scores; every taxonomy label has a row, support 0 included."""
     _, scored = scored_captions(captions, prompts)
-    table = per_label_table(label_lists(scored["reference_labels"]), label_lists(scored["labels"]), labels)
+    table = per_label_table(
+        label_lists(scored["reference_labels"]), label_lists(scored["labels"]), partition.labels
+    )
     df = pd.DataFrame(table)
     if df.empty:
         return pd.DataFrame(columns=PER_LABEL_COLUMNS)
-    df.insert(0, "is_training_batch", is_training_batch)
-    df.insert(0, "batch", batch)
-    df.insert(0, "model", model)
+    df.insert(0, "is_training_batch", partition.is_training_batch)
+    df.insert(0, "batch", partition.batch)
+    df.insert(0, "model", partition.model)
     return df[PER_LABEL_COLUMNS]
 
 

@@ -48,47 +48,38 @@ def _base(row: dict) -> dict:
     }
 
 
+def _image_key(backend: str, model_id: str, prompt_version: str, rendered_prompt: str, decoding: dict) -> str:
+    """The call-cache key of one picture: no input image, the image schema."""
+    return cache_key(
+        backend=backend,
+        model_id=model_id,
+        prompt_version=prompt_version,
+        rendered_prompt=rendered_prompt,
+        image_sha256="",
+        decoding=decoding,
+        schema_version="image-v1",
+    )
+
+
 def _render_key(config: WorkbenchConfig, row: dict, dtype=None) -> str:
     from workbench_dagster.generation.procedural import RENDERER_VERSION
 
     images = config.images
     if images.backend == "diffusers":  # same prompt text, seed, model and sampler settings: same picture
         model_id = f"{images.model}@{images.revision}" if images.revision else images.model
-        return cache_key(
-            backend="diffusers",
-            model_id=model_id,
-            prompt_version="prompt",
-            rendered_prompt=row["prompt"],
-            image_sha256="",
-            decoding={
-                "width": images.width,
-                "height": images.height,
-                "seed": int(row["seed"]),
-                "steps": images.steps,
-                "guidance_scale": images.guidance_scale,
-                "dtype": str(dtype).replace("torch.", ""),
-            },
-            schema_version="image-v1",
-        )
+        decoding = {
+            "width": images.width,
+            "height": images.height,
+            "seed": int(row["seed"]),
+            "steps": images.steps,
+            "guidance_scale": images.guidance_scale,
+            "dtype": str(dtype).replace("torch.", ""),
+        }
+        return _image_key("diffusers", model_id, "prompt", row["prompt"], decoding)
     if images.backend == "gemini":  # an API image: the prompt and model decide (the seed is not honoured)
-        return cache_key(
-            backend="gemini",
-            model_id=images.model,
-            prompt_version="prompt",
-            rendered_prompt=row["prompt"],
-            image_sha256="",
-            decoding={"seed": int(row["seed"])},
-            schema_version="image-v1",
-        )
-    return cache_key(
-        backend="procedural",
-        model_id=RENDERER_VERSION,
-        prompt_version="spec",
-        rendered_prompt=row["spec_json"],
-        image_sha256="",
-        decoding={"width": config.images.width, "height": config.images.height, "seed": int(row["seed"])},
-        schema_version="image-v1",
-    )
+        return _image_key("gemini", images.model, "prompt", row["prompt"], {"seed": int(row["seed"])})
+    decoding = {"width": config.images.width, "height": config.images.height, "seed": int(row["seed"])}
+    return _image_key("procedural", RENDERER_VERSION, "spec", row["spec_json"], decoding)
 
 
 def make_images(

@@ -73,30 +73,12 @@ def ensure_corrected_checkpoint(
     config, model, corrected: pd.DataFrame, store, device: str
 ) -> tuple[str, str, bool]:
     """(fingerprint, checkpoint path, trained now?) for a training set with corrected labels."""
-    from workbench_dagster.captioning.baseline import train_baseline, training_fingerprint
-    from workbench_dagster.storage.media import decode_image
+    from workbench_dagster.captioning.baseline_registry import train_checkpoint, training_checkpoint
 
-    taxonomy = config.scenario_data.label_ids
-    labels = [list(x) for x in corrected["reference_labels"]]
-    fingerprint = training_fingerprint(
-        list(corrected["sha256"]), labels, taxonomy, model.params, config.baseline.image_size, config.seed
-    )
-    checkpoint = config.models_dir / f"{model.id}-{fingerprint[:16]}.pt"
+    labels, fingerprint, checkpoint = training_checkpoint(config, model, corrected)
     if checkpoint.exists():
         return fingerprint, str(checkpoint), False
-    pictures = [decode_image(store.get(uri)) for uri in corrected["uri"]]
-    fitted = train_baseline(
-        pictures,
-        labels,
-        taxonomy,
-        model.params,
-        config.baseline.image_size,
-        device,
-        config.seed,
-        fingerprint=fingerprint,
-    )
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    fitted.save(checkpoint)
+    train_checkpoint(config, model, corrected, labels, fingerprint, checkpoint, store, device)
     return fingerprint, str(checkpoint), True
 
 

