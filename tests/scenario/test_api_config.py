@@ -37,17 +37,17 @@ def test_api_models_load_with_defaults(tmp_path):
 @pytest.mark.parametrize(
     "model,field,expected",
     [
-        ({"id": "g", "backend": "gemini"}, "models.1", "needs `model`"),
+        ({"id": "g", "backend": "gemini"}, "models[1]", "needs `model`"),
         ({"id": "o", "backend": "openai", "model": "m", "base_url": "localhost:8000"}, "base_url", "http://"),
         ({"id": "o", "backend": "openai", "model": "m", "api_key_env": "sk-live-abc123"}, "api_key_env", "NAME"),
         (
             {"id": "o", "backend": "openai", "model": "m", "concurrency": 0},
-            "models.1.concurrency",
+            "models[1].concurrency",
             "greater than or equal",
         ),
         (
             {"id": "o", "backend": "openai", "model": "m", "api_key": "sk-live-abc123"},
-            "models.1.api_key",
+            "models[1].api_key",
             "Extra inputs",
         ),
     ],
@@ -84,7 +84,7 @@ def test_default_key_env_per_backend():
     [
         ({"images": {"backend": "dall-e"}}, "images.backend", "image"),
         ({"comments": {"backend": "dall-e"}}, "comments.backend", "text"),
-        ({"models": [BASE, {"id": "x", "backend": "dall-e"}]}, "models.1.backend", "caption"),
+        ({"models": [BASE, {"id": "x", "backend": "dall-e"}]}, "models[1].backend", "caption"),
     ],
 )
 def test_an_unknown_backend_lists_the_registered_names_of_its_kind(tmp_path, overrides, field, kind):

@@ -27,8 +27,8 @@ def test_relative_paths_resolve_against_the_yaml_file(tiny_config_path: Path):
     [
         ({"seed": "abc"}, "seed", "valid integer"),
         ({"baseline": {"train_batch": "nope"}}, "baseline.train_batch", "not one of the batches"),
-        ({"models": [{"id": "a|b", "backend": "baseline"}]}, "models.0.id", "letters, digits"),
-        ({"models": [{"id": "g", "backend": "gemini-9"}]}, "models.0.backend", "baseline"),
+        ({"models": [{"id": "a|b", "backend": "baseline"}]}, "models[0].id", "letters, digits"),
+        ({"models": [{"id": "g", "backend": "gemini-9"}]}, "models[0].backend", "baseline"),
         ({"graph": {"k": 0}}, "graph.k", "greater than or equal to 1"),
         ({"surprise": 1}, "surprise", "Extra inputs are not permitted"),
     ],

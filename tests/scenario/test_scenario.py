@@ -41,7 +41,11 @@ def test_a_second_scenario_file_works_unchanged(tmp_path: Path):
     )
     data.update(id="marsland", country="Marsland", title="Marsland climate strikes")
     data["locations"] = [{"name": "Red City", "kind": "city", "landmark": "the dome"}]
-    data["movement"]["slogans"] = {"en": ["CLIMATE JUSTICE"], "fr": ["JUSTICE CLIMATIQUE"]}
+    data["movement"]["slogans"] = {
+        "en": ["CLIMATE JUSTICE"],
+        "fr": ["JUSTICE CLIMATIQUE"],
+        "es": ["JUSTICIA CLIMÁTICA"],
+    }
     data["scene_types"]["flyer_es"]["text_language"] = "fr"
     path = tmp_path / "marsland.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

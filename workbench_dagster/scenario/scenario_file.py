@@ -8,55 +8,65 @@ reference label it implies a lie.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from workbench_dagster.errors import load_yaml_model
+from workbench_dagster.errors import load_yaml_model, located_error
+from workbench_dagster.scenario.painter_checks import painter_problems
+from workbench_dagster.scenario.scenario_checks import scenario_problems
 
 Layout = Literal["crowd", "portrait", "flyer", "cartoon", "monument"]
+Probability = Annotated[float, Field(ge=0, le=1)]
 
 
-class TaxonomyLabel(BaseModel):
+class ScenarioPart(BaseModel):
+    """A misspelt optional key would otherwise be dropped and its default used without a word."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaxonomyLabel(ScenarioPart):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str
     description: str = ""
 
 
-class Location(BaseModel):
+class Location(ScenarioPart):
     name: str
     kind: str = "place"
     landmark: str
 
 
-class CrowdSize(BaseModel):
+class CrowdSize(ScenarioPart):
     range: tuple[int, int]
     labels: list[str] = []
 
 
-class Element(BaseModel):
+class Element(ScenarioPart):
     labels: list[str] = []
     phrase: str
+    primitive: str | None = None  # what the painter draws for it (generation/vocabulary.py); default: its name
 
 
-class SceneType(BaseModel):
+class SceneType(ScenarioPart):
     layout: Layout
     weight: float = Field(1.0, gt=0)
     text_language: str | None = None
     crowd_sizes: list[str] = Field(min_length=1)
     labels: list[str] = []
-    elements: dict[str, float] = {}
+    elements: dict[str, Probability] = {}
     phrase: str
 
 
-class Movement(BaseModel):
+class Movement(ScenarioPart):
     name: str
     hashtags: list[str] = Field(min_length=1)
     colors: list[str] = Field(min_length=1)
     slogans: dict[str, list[str]]
 
 
-class CommentGrammar(BaseModel):
+class CommentGrammar(ScenarioPart):
     languages: dict[str, float]
     emojis: list[str] = Field(min_length=1)
     openers: dict[str, list[str]]
@@ -65,7 +75,18 @@ class CommentGrammar(BaseModel):
     vocabulary: dict[str, dict[str, list[str]]] = {}
 
 
-class Scenario(BaseModel):
+class FlyerText(ScenarioPart):
+    """Every word a flyer in one language prints besides its slogan and hashtag, so none is the code's."""
+
+    headings: list[str] = Field(min_length=1)  # the call at the top, e.g. MARCHA
+    dates: list[str] = Field(min_length=1)  # when, e.g. SÁBADO 18H
+    demand_line: str = "{demand}"  # e.g. "EXIGIMOS: {demand}"
+    place_line: str = "{place}"  # e.g. "EN {place}"
+    demands: dict[str, str]  # each item of `demands` in this language
+    places: dict[str, str]  # each location's name in this language
+
+
+class Scenario(ScenarioPart):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     title: str
     country: str
@@ -84,39 +105,24 @@ class Scenario(BaseModel):
     prompt_template: str
     caption_template: str
     comments: CommentGrammar
+    flyers: dict[str, FlyerText] = {}  # per language; every language a flyer scene prints needs one
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:
-        """Every label, element and crowd size a scene names must exist, or references would lie."""
-        known = set(self.label_ids)
-        problems: list[str] = []
-        for name, crowd in self.crowd_sizes.items():
-            problems += [f"crowd_sizes.{name}.labels: unknown label {x!r}" for x in crowd.labels if x not in known]
-        for name, element in self.elements.items():
-            problems += [f"elements.{name}.labels: unknown label {x!r}" for x in element.labels if x not in known]
-        for name, scene in self.scene_types.items():
-            problems += [f"scene_types.{name}.labels: unknown label {x!r}" for x in scene.labels if x not in known]
-            problems += [
-                f"scene_types.{name}.elements: unknown element {x!r}"
-                for x in scene.elements
-                if x not in self.elements
-            ]
-            problems += [
-                f"scene_types.{name}.crowd_sizes: unknown crowd size {x!r}"
-                for x in scene.crowd_sizes
-                if x not in self.crowd_sizes
-            ]
-            if scene.text_language and scene.text_language not in self.movement.slogans:
-                problems.append(f"scene_types.{name}.text_language: no slogans for {scene.text_language!r}")
-        if len(known) != len(self.taxonomy):
-            problems.append("taxonomy: label ids must be unique")
+        """Every name, language and placeholder a part of the file uses must resolve (scenario_checks.py),
+        or references would lie and generation would fail long after the load."""
+        problems = scenario_problems(self) + painter_problems(self)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise located_error("Scenario", problems)
         return self
 
     @property
     def label_ids(self) -> list[str]:
         return [t.id for t in self.taxonomy]
+
+    def element_primitive(self, element: str) -> str:
+        """The painter's primitive that draws a scene element."""
+        return self.elements[element].primitive or element
 
     def label_name(self, label_id: str) -> str:
         """The label's display name; an id outside the taxonomy is shown as it is."""
