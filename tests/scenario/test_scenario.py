@@ -47,6 +47,11 @@ def test_a_second_scenario_file_works_unchanged(tmp_path: Path):
         "es": ["JUSTICIA CLIMÁTICA"],
     }
     data["scene_types"]["flyer_es"]["text_language"] = "fr"
+    words = {"headings": ["MARCH"], "dates": ["FRIDAY"], "demands": {d: d for d in data["demands"]}}
+    data["flyers"] = {
+        "en": {**words, "places": {"Red City": "Red City"}},
+        "fr": {**words, "headings": ["MARCHE"], "places": {"Red City": "Ville Rouge"}},
+    }
     path = tmp_path / "marsland.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     marsland = load_scenario(path)

@@ -1,4 +1,4 @@
-"""The procedural painter's vocabulary: backdrops, figures and the visible elements a spec names.
+"""Backdrops, figures and the first element primitives (vocabulary.py names them all).
 
 Each element painter draws one thing a reference label promises (a banner, candles, a
 statue), so a label is true of the image by construction.
@@ -143,12 +143,12 @@ def buildings(s: Scene) -> None:
         x += bw + s.rng.uniform(0, 0.02) * s.w
 
 
-def _statue_element(s: Scene) -> None:
+def statue_element(s: Scene) -> None:
     statue(s, s.w * s.rng.choice([0.15, 0.85]), s.h * (s.horizon + 0.04), s.h * 0.5)
     s.banner_box = None  # the statue is scenery here; the banner belongs to the crowd
 
 
-def _banners(s: Scene) -> None:
+def banners(s: Scene) -> None:
     box = s.banner_box or (s.w * 0.1, s.foot_y - s.h * 0.3, s.w * 0.9, s.foot_y - s.h * 0.12)
     x0, y0, x1, y1 = box
     palette = to_rgb(s.spec.get("palette", "#7b2d8e"))
@@ -175,7 +175,7 @@ def sign(s: Scene, x: float, bottom: float, sw: float, sh: float) -> None:
     )
 
 
-def _signs(s: Scene) -> None:
+def signs(s: Scene) -> None:
     """Cardboard signs on sticks above some heads, or planted in the ground if nobody is there."""
     holders = s.people if s.people else [(s.w * 0.75, s.foot_y - s.h * 0.45, s.h * 0.5, (s.w * 0.75, s.foot_y))]
     k = min(len(holders), max(2, len(holders) // 3), 8)
@@ -186,7 +186,7 @@ def _signs(s: Scene) -> None:
         sign(s, x, bottom, sw, sh)
 
 
-def _candles(s: Scene) -> None:
+def candles(s: Scene) -> None:
     """A row of white candles with flames on the ground, glowing at night."""
     count = s.rng.randint(6, 11)
     cw, ch = s.u * 2.6, s.u * 6
@@ -200,7 +200,7 @@ def _candles(s: Scene) -> None:
         s.ellipse((x - cw * 0.2, base - ch - cw * 0.9, x + cw * 0.2, base - ch), (255, 240, 150))
 
 
-def _flowers(s: Scene) -> None:
+def flowers(s: Scene) -> None:
     """Bright flower heads scattered on the ground."""
     for _ in range(s.rng.randint(14, 24)):
         x = s.rng.uniform(0.05, 0.95) * s.w
@@ -212,15 +212,3 @@ def _flowers(s: Scene) -> None:
             px, py = x + math.cos(a) * r, y + math.sin(a) * r
             s.ellipse((px - r * 0.7, py - r * 0.7, px + r * 0.7, py + r * 0.7), petal)
         s.ellipse((x - r * 0.55, y - r * 0.55, x + r * 0.55, y + r * 0.55), s.col("#f9c80e"))
-
-
-BACK_ELEMENTS = {"building": buildings, "statue": _statue_element}
-FRONT_ELEMENTS = {"signs": _signs, "banners": _banners, "candles": _candles, "flowers": _flowers}
-
-
-def paint_elements(s: Scene, painters: dict) -> None:
-    """Draw the spec's elements in the painters' order (signs behind banners); unknown names are skipped."""
-    wanted = set(s.spec.get("visible_elements", [])) - s.handled
-    for name, painter in painters.items():
-        if name in wanted:
-            painter(s)

@@ -11,50 +11,65 @@ from __future__ import annotations
 import io
 import math
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFilter
 
 from workbench_dagster.generation.elements import (
-    BACK_ELEMENTS,
     CLOTHES,
     DEFAULT_SKIN_TONES,
-    FRONT_ELEMENTS,
     HAIR,
     backdrop,
-    buildings,
     crowd,
     lamps,
-    paint_elements,
     person,
     sign,
     statue,
 )
-from workbench_dagster.generation.scene import Scene, lerp, luma, to_rgb
+from workbench_dagster.generation.lettering import Box
+from workbench_dagster.generation.scene import Scene, luma, to_rgb
+from workbench_dagster.generation.vocabulary import ELEMENT_PRIMITIVES, PRIMITIVES, element_primitive
 
-RENDERER_VERSION = "procedural-v1"  # bump when a change alters pixels, so the render cache misses
+RENDERER_VERSION = "procedural-v2"  # bump when a change alters pixels, so the render cache misses
 SUPERSAMPLE = 2  # drawn at twice the size and downscaled: ImageDraw has no anti-aliasing
 
-# Flyer wording and a house style per language: the style keeps flyers of different
-# languages apart even at 64x64, where their text is unreadable. Unknown languages get English.
-FLYER_WORDS = {
-    "en": {"call": "MARCH", "when": "SATURDAY 6PM", "demand": "WE DEMAND", "where": "IN", "motif": "stripes"},
-    "es": {"call": "MARCHA", "when": "SÁBADO 18H", "demand": "EXIGIMOS", "where": "EN", "motif": "circle"},
-}
+
+def wanted_primitives(spec: dict) -> list[str]:
+    """The spec's element primitives in paint order; a name outside the vocabulary is an error, never skipped."""
+    names = set(spec.get("primitives", []))
+    for name in names:
+        element_primitive(name)
+    return [name for name in ELEMENT_PRIMITIVES if name in names]
+
+
+def paint_stage(s: Scene, stage: str, skip: tuple[str, ...] = ()) -> None:
+    """Paint the spec's primitives of one stage (back: scenery, front: held or laid down)."""
+    for name in wanted_primitives(s.spec):
+        primitive = PRIMITIVES[name]
+        if primitive.stage == stage and name not in s.handled and name not in skip:
+            with s.primitive(name, own_rng=True):
+                primitive.paint(s)
+
+
+def _people(spec: dict) -> int:
+    return max(0, int(spec.get("people", 0)))
 
 
 # --- layouts --------------------------------------------------------------------------------
 
 
 def _layout_crowd(s: Scene) -> None:
-    n = max(0, int(s.spec.get("people", 12)))
+    n = _people(s.spec)
     s.horizon = 0.55
     backdrop(s, "#8d8f93")
     lamps(s)
-    paint_elements(s, BACK_ELEMENTS)
+    paint_stage(s, "back")
     small = n <= 6
     front_base = s.h * (0.88 if small else 1.04)
     front_h = s.h * (0.52 if small else 0.42 if n <= 22 else 0.36)
-    crowd(s, n, front_base, front_h, s.w * 0.04, s.w * 0.96)
+    with s.primitive("people"):
+        crowd(s, n, front_base, front_h, s.w * 0.04, s.w * 0.96)
     s.foot_y = s.h * 0.94
     front = [p for p in s.people if p[2] >= front_h * 0.99]
     if front:
@@ -63,16 +78,27 @@ def _layout_crowd(s: Scene) -> None:
         left = s.rng.uniform(0.06, 0.14) * s.w
         s.banner_box = (left, bottom - height, s.w - left, bottom)
         s.banner_poles = True
-    paint_elements(s, FRONT_ELEMENTS)
+    paint_stage(s, "front")
 
 
 def _layout_portrait(s: Scene) -> None:
     """A selfie: one face and shoulders fill the frame against a blurred background."""
     s.horizon = 0.7
     backdrop(s, "#7d8083")
-    paint_elements(s, BACK_ELEMENTS)
+    paint_stage(s, "back")
     s.img.paste(s.img.filter(ImageFilter.GaussianBlur(s.u * 1.5)))
     s.draw = ImageDraw.Draw(s.img)
+    with s.primitive("portrait"):
+        _selfie(s)
+    if "signs" in wanted_primitives(s.spec):
+        with s.primitive("signs", own_rng=True):
+            x, bottom = s.w * 0.83, s.h * 0.95
+            s.stick((x, bottom), (x, s.h * 0.5), s.col("#6b4a2b"), s.u * 1.5)
+            sign(s, x, s.h * 0.62, s.w * 0.3, s.h * 0.36)
+    paint_stage(s, "front")
+
+
+def _selfie(s: Scene) -> None:
     tones = s.spec.get("skin_tones") or DEFAULT_SKIN_TONES
     skin, hair = s.col(s.rng.choice(tones)), s.col(s.rng.choice(HAIR))
     shirt, scarf = s.col(s.rng.choice(CLOTHES)), s.col(s.spec.get("palette", "#7b2d8e"))
@@ -98,26 +124,21 @@ def _layout_portrait(s: Scene) -> None:
         width=max(2, int(fh * 0.03)),
     )
     s.stick((cx - s.w * 0.3, s.h * 0.85), (0, s.h * 0.55), skin, s.w * 0.09)  # the arm holding the phone
-    if "signs" in s.spec.get("visible_elements", []):
-        x, bottom = s.w * 0.83, s.h * 0.95
-        s.stick((x, bottom), (x, s.h * 0.5), s.col("#6b4a2b"), s.u * 1.5)
-        sign(s, x, s.h * 0.62, s.w * 0.3, s.h * 0.36)
-        s.handled.add("signs")
-    paint_elements(s, FRONT_ELEMENTS)
 
 
 def _layout_monument(s: Scene) -> None:
     s.horizon = 0.66
     backdrop(s, "#b9b2a3")
     lamps(s)
-    paint_elements(s, {"building": buildings})
-    statue(s, s.w / 2, s.h * 0.86, s.h * 0.74)
-    s.handled.add("statue")
+    paint_stage(s, "back", skip=("statue",))
+    with s.primitive("statue"):
+        statue(s, s.w / 2, s.h * 0.86, s.h * 0.74)
     s.foot_y = s.h * 0.9
-    n = max(0, int(s.spec.get("people", 0)))
-    crowd(s, (n + 1) // 2, s.h * 1.0, s.h * 0.32, s.w * 0.02, s.w * 0.3)
-    crowd(s, n // 2, s.h * 1.0, s.h * 0.32, s.w * 0.7, s.w * 0.98)
-    paint_elements(s, FRONT_ELEMENTS)
+    n = _people(s.spec)
+    with s.primitive("people"):
+        crowd(s, (n + 1) // 2, s.h * 1.0, s.h * 0.32, s.w * 0.02, s.w * 0.3)
+        crowd(s, n // 2, s.h * 1.0, s.h * 0.32, s.w * 0.7, s.w * 0.98)
+    paint_stage(s, "front")
 
 
 def _layout_cartoon(s: Scene) -> None:
@@ -152,7 +173,15 @@ def _layout_cartoon(s: Scene) -> None:
                 s.u,
             )
         s.ellipse((x - r, y - r, x + r, y + r), (255, 120, 0))
-    paint_elements(s, BACK_ELEMENTS)
+    paint_stage(s, "back")
+    with s.primitive("cartoon"):
+        _cartoon_figure(s)
+    s.foot_y = s.h * 0.92
+    paint_stage(s, "front")
+
+
+def _cartoon_figure(s: Scene) -> None:
+    """A protester with a raised fist and a speech bubble carrying the slogan."""
     tones = s.spec.get("skin_tones") or DEFAULT_SKIN_TONES
     palette = to_rgb(s.spec.get("palette", "#7b2d8e"))
     px, hgt = s.w * 0.27, s.h * 0.78
@@ -179,67 +208,107 @@ def _layout_cartoon(s: Scene) -> None:
     bw, bh = bubble[2] - bubble[0], bubble[3] - bubble[1]
     inner = (bubble[0] + bw * 0.16, bubble[1] + bh * 0.18, bubble[2] - bw * 0.16, bubble[3] - bh * 0.18)
     s.text(str(s.spec.get("slogan", "")), inner, (10, 10, 10))
-    s.foot_y = s.h * 0.92
-    paint_elements(s, FRONT_ELEMENTS)
 
 
 def _layout_flyer(s: Scene) -> None:
-    """A designed poster in one palette colour; time of day does not apply to a digital design."""
+    """A designed poster in one palette colour; time of day does not apply to a digital design.
+
+    Every word on it comes from the spec, so from the scenario: the slogan, the hashtag and the
+    scenario's flyer text for the language (heading, demand line, date and place). Flyers of two
+    languages differ only in their words: no shape tells the language without reading."""
     s.dim = False
-    words = FLYER_WORDS.get(str(s.spec.get("text_language", "en")), FLYER_WORDS["en"])
     bg = to_rgb(s.spec.get("palette", "#7b2d8e"))
-    dark = luma(bg) < 140
-    ink = (255, 255, 255) if dark else (20, 20, 30)
-    accent = (255, 214, 10) if dark else (40, 20, 80)
-    s.draw.rectangle((0, 0, s.w, s.h), fill=bg)
-    shade = lerp(bg, ink, 0.3)
-    if words["motif"] == "circle":
-        r = s.h * 0.45
-        s.draw.ellipse((s.w * 0.85 - r, -r * 0.55, s.w * 0.85 + r, r * 1.45), fill=shade)
-    else:
-        for k in range(4):
-            x = -s.w * 0.15 + k * s.w * 0.12
-            s.draw.polygon(
-                [(x, s.h), (x + s.w * 0.07, s.h), (x + s.w * 0.42, s.h * 0.4), (x + s.w * 0.35, s.h * 0.4)],
-                fill=shade,
-            )
+    ink = (255, 255, 255) if luma(bg) < 140 else (20, 20, 30)
+    with s.primitive("flyer"):
+        s.draw.rectangle((0, 0, s.w, s.h), fill=bg)
+    paint_stage(s, "back")
+    with s.primitive("flyer"):
+        _flyer_text(s, ink, (255, 214, 10) if luma(bg) < 140 else (40, 20, 80))
+    paint_stage(s, "front")
+
+
+def _flyer_text(s: Scene, ink, accent) -> None:
+    words = s.spec.get("flyer") or {}
     m = s.u * 3
     s.draw.rectangle((m, m, s.w - m, s.h - m), outline=ink, width=max(2, int(s.u * 0.8)))
     w0, w1 = s.w * 0.08, s.w * 0.92
-    s.text(words["call"], (w0, s.h * 0.07, w1, s.h * 0.2), accent, max_lines=1)
-    s.text(str(s.spec.get("slogan", "")), (w0, s.h * 0.22, w1, s.h * 0.54), ink)
+    when = " · ".join(str(x).upper() for x in (words.get("when"), words.get("place_line")) if x)
+    lines = [
+        (words.get("heading"), (w0, s.h * 0.07, w1, s.h * 0.2), accent, 1),
+        (s.spec.get("slogan"), (w0, s.h * 0.22, w1, s.h * 0.54), ink, 3),
+        (str(words.get("demand_line") or "").upper(), (w0, s.h * 0.6, w1, s.h * 0.73), ink, 2),
+        (when, (w0, s.h * 0.75, w1, s.h * 0.83), accent, 1),
+        (s.spec.get("hashtag"), (w0, s.h * 0.85, w1, s.h * 0.93), ink, 1),
+    ]
+    for text, box, fill, max_lines in lines:
+        if text:
+            s.text(str(text), box, fill, max_lines=max_lines)
     s.draw.rectangle((s.w * 0.3, s.h * 0.57, s.w * 0.7, s.h * 0.575 + s.u * 0.6), fill=accent)
-    demand = f"{words['demand']}: {str(s.spec.get('demand', '')).upper()}"
-    s.text(demand, (w0, s.h * 0.6, w1, s.h * 0.73), ink, max_lines=2)
-    when = f"{words['when']} · {words['where']} {str(s.spec.get('setting', '')).upper()}"
-    s.text(when, (w0, s.h * 0.75, w1, s.h * 0.83), accent, max_lines=1)
-    s.text(str(s.spec.get("hashtag", "")), (w0, s.h * 0.85, w1, s.h * 0.93), ink, max_lines=1)
-    paint_elements(s, FRONT_ELEMENTS)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A layout paints a whole picture around its `subject`, the primitive that makes its scene's own
+    labels true; `crowd` layouts also draw the spec's people."""
+
+    paint: Callable[[Scene], None]
+    subject: str
+    crowd: bool = False
 
 
 LAYOUTS = {
-    "crowd": _layout_crowd,
-    "portrait": _layout_portrait,
-    "flyer": _layout_flyer,
-    "cartoon": _layout_cartoon,
-    "monument": _layout_monument,
+    "crowd": Layout(_layout_crowd, "people", crowd=True),
+    "portrait": Layout(_layout_portrait, "portrait"),
+    "flyer": Layout(_layout_flyer, "flyer"),
+    "cartoon": Layout(_layout_cartoon, "cartoon"),
+    "monument": Layout(_layout_monument, "statue", crowd=True),
 }
 
 
 # --- public API -----------------------------------------------------------------------------
 
 
-def render_image(spec: dict, width: int, height: int, seed: int) -> bytes:
-    """PNG bytes for the spec; the same inputs give the same bytes, since all chance comes from `seed`."""
-    layout = spec.get("layout")
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; expected one of {sorted(LAYOUTS)}")
+@dataclass(frozen=True)
+class Painting:
+    png: bytes
+    regions: dict[str, Box]  # primitive -> the box (output pixels) of what it changed when painted
+
+
+def layout_of(spec: dict) -> Layout:
+    name = spec.get("layout")
+    if name not in LAYOUTS:
+        raise ValueError(f"unknown layout {name!r}; expected one of: {', '.join(LAYOUTS)}")
+    return LAYOUTS[name]
+
+
+def plan(spec: dict) -> list[str]:
+    """The primitives the painter draws for this spec: the layout's subject (a crowd only with people),
+    its people, then the spec's element primitives. The painter draws exactly these (a test holds
+    them equal to what `paint` records), so the reference audit can ask this without painting."""
+    layout, n = layout_of(spec), _people(spec)
+    drawn = [layout.subject] if layout.subject != "people" or n else []
+    if layout.crowd and n and "people" not in drawn:
+        drawn.append("people")
+    return drawn + [p for p in wanted_primitives(spec) if p not in drawn]
+
+
+def paint(spec: dict, width: int, height: int, seed: int) -> Painting:
+    """The PNG and what each primitive drew; the same inputs give the same bytes, since all chance
+    comes from `seed`."""
+    layout = layout_of(spec)
+    wanted_primitives(spec)
     if width < 16 or height < 16:
         raise ValueError(f"image size {width}x{height} is too small; need at least 16x16")
     canvas = Image.new("RGB", (width * SUPERSAMPLE, height * SUPERSAMPLE), (0, 0, 0))
-    scene = Scene(canvas, random.Random(seed), spec, night=spec.get("time_of_day") == "night")
-    LAYOUTS[layout](scene)
+    scene = Scene(canvas, random.Random(seed), spec, night=spec.get("time_of_day") == "night", seed=seed)
+    layout.paint(scene)
     image = scene.img.resize((width, height), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    regions = {name: tuple(v / SUPERSAMPLE for v in box) for name, box in scene.regions.items()}
+    return Painting(buffer.getvalue(), regions)
+
+
+def render_image(spec: dict, width: int, height: int, seed: int) -> bytes:
+    """PNG bytes for the spec (`paint` without the regions)."""
+    return paint(spec, width, height, seed).png

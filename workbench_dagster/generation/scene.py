@@ -1,15 +1,19 @@
 """The canvas a procedural image is painted on, and the state its painters share.
 
 Painters run one after another on one `Scene`: the layout sets the horizon and where the
-banner goes, the crowd records who can hold a sign, and night dims every colour not lit.
+banner goes, the crowd records who can hold a sign, and night dims every colour not lit. Each
+primitive is painted inside `Scene.primitive`, which records the box of the pixels it changed: the
+region it claims, which tests check in the final picture.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageColor, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFilter
 
 from workbench_dagster.generation.lettering import Box, draw_text
 
@@ -30,6 +34,8 @@ class Scene:
     banner_poles: bool = False
     people: list[tuple[float, float, float, tuple[float, float]]] = field(default_factory=list)
     handled: set[str] = field(default_factory=set)
+    seed: int = 0
+    regions: dict[str, Box] = field(default_factory=dict)  # primitive -> box of the pixels it changed
 
     def __post_init__(self) -> None:
         self.draw = ImageDraw.Draw(self.img)
@@ -47,6 +53,29 @@ class Scene:
     def u(self) -> float:
         """One percent of the short side: sizes that should not stretch with the aspect ratio."""
         return min(self.w, self.h) / 100
+
+    @contextmanager
+    def primitive(self, name: str, own_rng: bool = False) -> Iterator[None]:
+        """Paint one primitive and record the box it changed. With `own_rng` it draws its chances from
+        its own stream, so adding it to a spec leaves every other primitive of the picture as it was."""
+        before, rng = self.img.copy(), self.rng
+        if own_rng:
+            self.rng = random.Random(f"{self.seed}/{name}")
+        try:
+            yield
+        finally:
+            self.rng = rng
+            self.draw = ImageDraw.Draw(self.img)
+        box = ImageChops.difference(before, self.img).getbbox()
+        self.handled.add(name)
+        if box:
+            old = self.regions.get(name, box)
+            self.regions[name] = (
+                min(old[0], box[0]),
+                min(old[1], box[1]),
+                max(old[2], box[2]),
+                max(old[3], box[3]),
+            )
 
     def col(self, color, lit: bool = False) -> RGB:
         rgb = to_rgb(color)

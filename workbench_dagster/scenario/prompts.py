@@ -12,6 +12,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
+from workbench_dagster.scenario.painter_checks import flyer_languages
 from workbench_dagster.scenario.scenario_file import Scenario
 
 
@@ -53,6 +54,22 @@ def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(keys, weights=[weights[k] for k in keys], k=1)[0]
 
 
+def element_primitives(scenario: Scenario, elements: list[str]) -> list[str]:
+    """The painter's primitives that draw these scene elements, each once."""
+    return list(dict.fromkeys(scenario.element_primitive(e) for e in elements))
+
+
+def flyer_words(scenario: Scenario, rng: random.Random, spec: dict) -> dict:
+    """The words a flyer prints besides slogan and hashtag, all from the scenario's text for its language."""
+    text = scenario.flyers[spec["text_language"]]
+    return {
+        "heading": rng.choice(text.headings),
+        "when": rng.choice(text.dates),
+        "demand_line": text.demand_line.format(demand=text.demands[spec["demand"]]),
+        "place_line": text.place_line.format(place=text.places[spec["setting"]]),
+    }
+
+
 def make_spec(scenario: Scenario, rng: random.Random) -> dict:
     scene_name = _weighted(rng, {k: v.weight for k, v in scenario.scene_types.items()})
     scene = scenario.scene_types[scene_name]
@@ -61,7 +78,7 @@ def make_spec(scenario: Scenario, rng: random.Random) -> dict:
     lo, hi = scenario.crowd_sizes[crowd_name].range
     language = scene.text_language or rng.choice(sorted(scenario.movement.slogans))
     elements = [e for e in sorted(scene.elements) if rng.random() < scene.elements[e]]
-    return {
+    spec = {
         "scene_type": scene_name,
         "layout": scene.layout,
         "setting": location.name,
@@ -77,7 +94,11 @@ def make_spec(scenario: Scenario, rng: random.Random) -> dict:
         "sentiment": rng.choice(scenario.sentiments),
         "palette": rng.choice(scenario.movement.colors),
         "hashtag": rng.choice(scenario.movement.hashtags),
+        "primitives": element_primitives(scenario, elements),
     }
+    if scene_name in flyer_languages(scenario):  # drawn last, so the other fields keep their values
+        spec["flyer"] = flyer_words(scenario, rng, spec)
+    return spec
 
 
 def reference_labels(scenario: Scenario, spec: dict) -> list[str]:

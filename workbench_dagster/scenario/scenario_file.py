@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench_dagster.errors import load_yaml_model, located_error
+from workbench_dagster.scenario.painter_checks import painter_problems
 from workbench_dagster.scenario.scenario_checks import scenario_problems
 
 Layout = Literal["crowd", "portrait", "flyer", "cartoon", "monument"]
@@ -45,6 +46,7 @@ class CrowdSize(ScenarioPart):
 class Element(ScenarioPart):
     labels: list[str] = []
     phrase: str
+    primitive: str | None = None  # what the painter draws for it (generation/vocabulary.py); default: its name
 
 
 class SceneType(ScenarioPart):
@@ -73,6 +75,17 @@ class CommentGrammar(ScenarioPart):
     vocabulary: dict[str, dict[str, list[str]]] = {}
 
 
+class FlyerText(ScenarioPart):
+    """Every word a flyer in one language prints besides its slogan and hashtag, so none is the code's."""
+
+    headings: list[str] = Field(min_length=1)  # the call at the top, e.g. MARCHA
+    dates: list[str] = Field(min_length=1)  # when, e.g. SÁBADO 18H
+    demand_line: str = "{demand}"  # e.g. "EXIGIMOS: {demand}"
+    place_line: str = "{place}"  # e.g. "EN {place}"
+    demands: dict[str, str]  # each item of `demands` in this language
+    places: dict[str, str]  # each location's name in this language
+
+
 class Scenario(ScenarioPart):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     title: str
@@ -92,12 +105,13 @@ class Scenario(ScenarioPart):
     prompt_template: str
     caption_template: str
     comments: CommentGrammar
+    flyers: dict[str, FlyerText] = {}  # per language; every language a flyer scene prints needs one
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:
         """Every name, language and placeholder a part of the file uses must resolve (scenario_checks.py),
         or references would lie and generation would fail long after the load."""
-        problems = scenario_problems(self)
+        problems = scenario_problems(self) + painter_problems(self)
         if problems:
             raise located_error("Scenario", problems)
         return self
@@ -105,6 +119,10 @@ class Scenario(ScenarioPart):
     @property
     def label_ids(self) -> list[str]:
         return [t.id for t in self.taxonomy]
+
+    def element_primitive(self, element: str) -> str:
+        """The painter's primitive that draws a scene element."""
+        return self.elements[element].primitive or element
 
     def label_name(self, label_id: str) -> str:
         """The label's display name; an id outside the taxonomy is shown as it is."""
