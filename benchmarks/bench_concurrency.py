@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
@@ -26,13 +26,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
-    from fakes.openai_server import OpenAIState, fake_openai_server
     from PIL import Image
 
+    from tests.fakes.openai_server import OpenAIState, fake_openai_server
+    from tests.helpers import caption_rows
     from workbench_dagster.backends.openai_compat import OpenAICompatBackend
     from workbench_dagster.captioning.call_cache import CallCache
-    from workbench_dagster.captioning.caption_loop import caption_with_backend
-    from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
     from workbench_dagster.captioning.rows import ImageInput
 
     labels = ["protest", "signs_banners", "small_group", "solidarity"]
@@ -59,16 +58,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 before = state.calls
                 started = time.perf_counter()
-                rows, _ = caption_with_backend(
-                    backend=backend,
-                    images=images,
-                    prompt=render_caption_prompt(labels, names),
-                    prompt_version=PROMPT_VERSION,
-                    labels=labels,
-                    label_names=names,
-                    cache=CallCache(tmp),
-                    concurrency=concurrency,
-                )
+                rows, _, _ = caption_rows(backend, images, CallCache(tmp), labels, names, concurrency=concurrency)
                 timings[concurrency] = time.perf_counter() - started
                 assert all(r["parse_status"] == "ok" for r in rows) and state.calls - before == args.images
     base, fast = timings[1], timings[args.concurrency]

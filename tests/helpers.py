@@ -1,4 +1,5 @@
-"""Builders shared by the tests: a tiny config, real PNG bytes, planted corpora and reference centralities.
+"""Builders shared by the tests: a tiny config, real PNG bytes, the caption loop with its usual arguments,
+an offline tokenizer for tiny local models, planted corpora and reference centralities.
 
 One module, imported one way (`from tests.helpers import ...`); fixtures live in conftest.py and use these.
 """
@@ -16,6 +17,8 @@ import pandas as pd
 import yaml
 from PIL import Image
 
+from workbench_dagster.captioning.caption_loop import LoopStats, caption_with_backend
+from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
 from workbench_dagster.captioning.rows import ImageInput
 from workbench_dagster.scenario.config import GraphConfig
 
@@ -102,6 +105,44 @@ def images(n: int, batch: str = "b001") -> list[ImageInput]:
         data = png(i)
         out.append(ImageInput(f"{batch}-{i:03d}", batch, hashlib.sha256(data).hexdigest(), data))
     return out
+
+
+def caption_rows(
+    backend, imgs, cache, labels=IDS, names=NAMES, *, prompt=None, prompt_version=PROMPT_VERSION, **options
+):
+    """`caption_with_backend` with the real caption prompt unless `prompt` is given;
+    returns (rows, images called, LoopStats)."""
+    stats = LoopStats()
+    rows, n_called = caption_with_backend(
+        backend=backend,
+        images=imgs,
+        prompt=render_caption_prompt(labels, names) if prompt is None else prompt,
+        prompt_version=prompt_version,
+        labels=labels,
+        label_names=names,
+        cache=cache,
+        stats=stats,
+        **options,
+    )
+    return rows, n_called, stats
+
+
+def byte_level_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str], **tokenizer_options):
+    """A byte-level BPE tokenizer trained on `corpus`, so tiny local models are built without the hub."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=special_tokens,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(corpus, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, **tokenizer_options)
 
 
 def reference_centrality(G):

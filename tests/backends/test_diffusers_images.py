@@ -13,28 +13,19 @@ import io
 import pytest
 import torch
 
+from tests.helpers import byte_level_tokenizer
+
 pytest.importorskip("diffusers")
 
 
 def build_tiny_sd(folder) -> str:
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import CLIPTextConfig, CLIPTextModel, PreTrainedTokenizerFast
+    from transformers import CLIPTextConfig, CLIPTextModel
 
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(
+    tokenizer = byte_level_tokenizer(
         ["a crowd marches with banners at night in Atropia"] * 3,
-        trainers.BpeTrainer(
-            vocab_size=300,
-            special_tokens=["<|startoftext|>", "<|endoftext|>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=False,
-        ),
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
+        300,
+        ["<|startoftext|>", "<|endoftext|>"],
         bos_token="<|startoftext|>",
         eos_token="<|endoftext|>",
         pad_token="<|endoftext|>",

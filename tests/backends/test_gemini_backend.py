@@ -8,8 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.fakes.common import FakeState
-from tests.fakes.gemini_server import fake_gemini_server
+from tests.fakes.common import server_fixture
 from tests.helpers import IDS, NAMES, png
 from workbench_dagster.backends.base import BackendUnavailable, CaptionRequest
 from workbench_dagster.backends.gemini import GeminiBackend, GeminiImageBackend
@@ -19,11 +18,7 @@ from workbench_dagster.captioning.parsing import parse_answer
 SECRET = "AIza-test-secret-123"
 
 
-@pytest.fixture
-def server():
-    state = FakeState(IDS, api_key=SECRET)
-    with fake_gemini_server(state) as srv:
-        yield srv
+server = server_fixture("gemini", IDS, SECRET)
 
 
 def backend(server, timeout_s: float = 2.0) -> GeminiBackend:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.fakes.openai_server import OpenAIState, fake_openai_server
+from tests.fakes.common import server_fixture
 from tests.helpers import IDS, NAMES, png
 from workbench_dagster.backends.base import BackendError, CaptionRequest
 from workbench_dagster.backends.openai_compat import OpenAICompatBackend
@@ -17,11 +17,7 @@ from workbench_dagster.captioning.parsing import parse_answer
 SECRET = "sk-test-0123456789abcdef"
 
 
-@pytest.fixture
-def server():
-    state = OpenAIState(IDS, api_key=SECRET)
-    with fake_openai_server(state) as srv:
-        yield srv
+server = server_fixture("openai", IDS, SECRET)
 
 
 def backend(server, **kwargs) -> OpenAICompatBackend:

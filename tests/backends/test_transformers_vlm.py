@@ -13,6 +13,7 @@ import json
 import pytest
 import torch
 
+from tests.helpers import byte_level_tokenizer, caption_rows
 from workbench_dagster.backends.base import BackendError, BackendUnavailable, CaptionRequest, RawAnswer
 
 CHAT_TEMPLATE = (
@@ -23,35 +24,28 @@ CHAT_TEMPLATE = (
 )
 
 
+TINY_LAYERS = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+
+
 def build_tiny_llava(folder) -> str:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import (
         CLIPVisionConfig,
         LlamaConfig,
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
-        PreTrainedTokenizerFast,
     )
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<pad>", "<s>", "</s>", "<image>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
     corpus = [
         '{"labels": ["protest_march", "banner"], "caption": "A crowd marches at night in Atropia."}',
         "Look at the image. Answer with one JSON object and nothing else.",
         "USER: ASSISTANT:",
     ] * 4
-    bpe.train_from_iterator(corpus, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
+    tokenizer = byte_level_tokenizer(
+        corpus,
+        400,
+        ["<pad>", "<s>", "</s>", "<image>"],
         bos_token="<s>",
         eos_token="</s>",
         pad_token="<pad>",
@@ -67,21 +61,10 @@ def build_tiny_llava(folder) -> str:
         chat_template=CHAT_TEMPLATE,
     )
     config = LlavaConfig(
-        vision_config=CLIPVisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=32,
-            patch_size=8,
-            projection_dim=32,
-        ),
+        vision_config=CLIPVisionConfig(**TINY_LAYERS, image_size=32, patch_size=8, projection_dim=32),
         text_config=LlamaConfig(
+            **TINY_LAYERS,
             vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
             num_key_value_heads=2,
             max_position_embeddings=4096,
             bos_token_id=1,
@@ -123,20 +106,22 @@ def requests_() -> list[CaptionRequest]:
     return out
 
 
-def _model_config(path: str, **extra):
+def backend_for(path: str, device: str = "cpu", dtype=torch.float32, **extra):
+    """The registry's transformers backend on the tiny model, through a ModelConfig as a config file gives it."""
+    from workbench_dagster.backends import make_backend
     from workbench_dagster.scenario.config import ModelConfig
 
-    return ModelConfig(
+    config = ModelConfig(
         id="tiny-llava", backend="transformers", model=path, max_output_tokens=12, batch_size=2, **extra
     )
+    return make_backend(config, device=device, dtype=dtype)
 
 
 def test_caption_batch_counts_tokens_and_is_deterministic(tiny_vlm, requests_):
-    from workbench_dagster.backends import make_backend
     from workbench_dagster.backends.base import BatchedCaptionBackend, CaptionBackend
     from workbench_dagster.backends.transformers_vlm import TransformersVLMBackend
 
-    backend = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
+    backend = backend_for(tiny_vlm)
     assert isinstance(backend, TransformersVLMBackend)
     assert isinstance(backend, CaptionBackend) and isinstance(backend, BatchedCaptionBackend)
     assert backend.model.training is False and backend.model.dtype == torch.float32
@@ -165,7 +150,7 @@ def test_caption_batch_counts_tokens_and_is_deterministic(tiny_vlm, requests_):
     assert sorted(a.extra["batch_size"] for a in answers) == [1, 2, 2]
 
     # Greedy decoding: the same answers again, and the same model object (loaded once per process).
-    again = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
+    again = backend_for(tiny_vlm)
     assert again.model is backend.model
     repeat = again.caption_batch(requests_, prompt, ["protest_march", "banner"])
     assert [(a.text, a.output_tokens) for a in repeat] == [(a.text, a.output_tokens) for a in answers]
@@ -184,28 +169,15 @@ def test_caption_batch_counts_tokens_and_is_deterministic(tiny_vlm, requests_):
 
 def test_generic_caption_loop_with_the_local_model(tiny_vlm, requests_, tmp_path):
     """The real prompt through the real loop: one batched call, garbage marked invalid (never cached)."""
-    from workbench_dagster.backends import make_backend
     from workbench_dagster.captioning.call_cache import CallCache
-    from workbench_dagster.captioning.caption_loop import LoopStats, caption_with_backend
-    from workbench_dagster.captioning.parsing import PROMPT_VERSION, render_caption_prompt
     from workbench_dagster.captioning.rows import ImageInput
 
-    backend = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
+    backend = backend_for(tiny_vlm)
     labels = ["protest_march", "banner"]
     names = {"protest_march": "protest march", "banner": "banner"}
     images = [ImageInput(r.image_id, r.batch, r.image_sha256, r.image_bytes) for r in requests_[:2]]
     images.append(ImageInput("img-missing", "b-vlm", None, None, "file vanished"))
-    stats = LoopStats()
-    rows, n_called = caption_with_backend(
-        backend=backend,
-        images=images,
-        prompt=render_caption_prompt(labels, names),
-        prompt_version=PROMPT_VERSION,
-        labels=labels,
-        label_names=names,
-        cache=CallCache(tmp_path / "cache"),
-        stats=stats,
-    )
+    rows, n_called, stats = caption_rows(backend, images, CallCache(tmp_path / "cache"), labels, names)
     assert n_called == 2 and stats.model_calls == 1  # batch_size 2: both images in one generate()
     ok, missing = rows[:2], rows[2]
     assert missing["parse_status"] == "error" and missing["error"] == "file vanished"
@@ -217,27 +189,18 @@ def test_generic_caption_loop_with_the_local_model(tiny_vlm, requests_, tmp_path
 
 
 def test_a_bad_image_in_a_batch_fails_only_itself(tiny_vlm, requests_, tmp_path):
-    from workbench_dagster.backends import make_backend
     from workbench_dagster.captioning.call_cache import CallCache
-    from workbench_dagster.captioning.caption_loop import LoopStats, caption_with_backend
     from workbench_dagster.captioning.rows import ImageInput
 
-    backend = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
+    backend = backend_for(tiny_vlm)
     good = requests_[0]
     images = [
         ImageInput(good.image_id, good.batch, good.image_sha256, good.image_bytes),
         ImageInput("img-broken", "b-vlm", "0" * 64, b"\x89PNG not really"),
     ]
-    stats = LoopStats()
-    rows, _ = caption_with_backend(
-        backend=backend,
-        images=images,
-        prompt="",
-        prompt_version="t",
-        labels=["banner"],
-        label_names={"banner": "banner"},
-        cache=CallCache(tmp_path / "cache"),
-        stats=stats,
+    cache = CallCache(tmp_path / "cache")
+    rows, _, stats = caption_rows(
+        backend, images, cache, ["banner"], {"banner": "banner"}, prompt="", prompt_version="t"
     )
     assert rows[0]["parse_status"] != "error"  # captioned alone after the batch failed
     assert rows[1]["parse_status"] == "error" and "img-broken" in rows[1]["error"]
@@ -245,24 +208,20 @@ def test_a_bad_image_in_a_batch_fails_only_itself(tiny_vlm, requests_, tmp_path)
 
 
 def test_cache_identity_names_model_and_decoding(tiny_vlm):
-    from workbench_dagster.backends import make_backend
-
-    greedy = make_backend(_model_config(tiny_vlm), device="cpu", dtype="float32")
+    greedy = backend_for(tiny_vlm, dtype="float32")
     identity = greedy.cache_identity()
     assert identity["model"] == tiny_vlm and identity["dtype"] == "float32" and identity["revision"] is None
     assert (
         identity["max_new_tokens"] == 12 and identity["do_sample"] is False and identity["load_in_4bit"] is False
     )
-    sampled = make_backend(_model_config(tiny_vlm, temperature=0.7), device="cpu", dtype="float32")
+    sampled = backend_for(tiny_vlm, dtype="float32", temperature=0.7)
     assert sampled.cache_identity()["temperature"] == 0.7 and sampled.cache_identity()["do_sample"] is True
     assert sampled.cache_identity() != identity
     json.dumps(identity)  # goes into a cache key
 
 
 def test_bad_image_is_a_backend_error_naming_it(tiny_vlm, requests_):
-    from workbench_dagster.backends import make_backend
-
-    backend = make_backend(_model_config(tiny_vlm), device="cpu", dtype=torch.float32)
+    backend = backend_for(tiny_vlm)
     broken = CaptionRequest("img-broken", "b-vlm", "0" * 64, b"\x89PNG not really")
     with pytest.raises(BackendError, match="img-broken"):
         backend.caption_batch([requests_[0], broken], "Describe.", [])
@@ -271,27 +230,25 @@ def test_bad_image_is_a_backend_error_naming_it(tiny_vlm, requests_):
 def test_unusable_configs_raise_backend_unavailable(tiny_vlm, tmp_path):
     from pydantic import ValidationError
 
-    from workbench_dagster.backends import make_backend
     from workbench_dagster.scenario.config import ModelConfig
 
     with pytest.raises(BackendUnavailable, match="needs_gpu"):
-        make_backend(_model_config(tiny_vlm, needs_gpu=True), device="cpu", dtype=torch.float32)
+        backend_for(tiny_vlm, needs_gpu=True)
     if not torch.cuda.is_available():
         with pytest.raises(BackendUnavailable, match="load_in_4bit"):
-            make_backend(_model_config(tiny_vlm, load_in_4bit=True), device="cpu", dtype=torch.float32)
+            backend_for(tiny_vlm, load_in_4bit=True)
     with pytest.raises(BackendUnavailable, match="could not be loaded"):
-        make_backend(_model_config(str(tmp_path / "no-such-model")), device="cpu", dtype=torch.float32)
+        backend_for(str(tmp_path / "no-such-model"))
     with pytest.raises(ValidationError, match="needs `model`"):
         ModelConfig(id="vlm", backend="transformers")
 
 
 @pytest.mark.gpu
 def test_caption_batch_on_cuda_bfloat16(tiny_vlm, requests_):
-    from workbench_dagster.backends import make_backend
     from workbench_dagster.device import pick_device
 
     device, dtype = pick_device("cuda", "bfloat16")
-    backend = make_backend(_model_config(tiny_vlm), device=device, dtype=dtype)
+    backend = backend_for(tiny_vlm, device, dtype)
     assert backend.model.device.type == "cuda" and backend.model.dtype == torch.bfloat16
     answers = backend.caption_batch(requests_, "Describe the image as JSON.", [])
     repeat = backend.caption_batch(requests_, "Describe the image as JSON.", [])
@@ -304,11 +261,10 @@ def test_caption_batch_on_cuda_bfloat16(tiny_vlm, requests_):
 def test_load_in_4bit_on_cuda(tiny_vlm, requests_):
     pytest.importorskip("bitsandbytes")
     pytest.importorskip("accelerate")
-    from workbench_dagster.backends import make_backend
     from workbench_dagster.device import pick_device
 
     device, dtype = pick_device("cuda", "auto")
-    backend = make_backend(_model_config(tiny_vlm, load_in_4bit=True), device=device, dtype=dtype)
+    backend = backend_for(tiny_vlm, device, dtype, load_in_4bit=True)
     assert getattr(backend.model, "is_loaded_in_4bit", False) or backend.model.config.quantization_config
     answers = backend.caption_batch(requests_[:2], "Describe the image as JSON.", [])
     assert len(answers) == 2 and all(1 <= a.output_tokens <= 12 for a in answers)

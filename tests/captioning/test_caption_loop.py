@@ -9,22 +9,18 @@ import time
 
 import pytest
 
-from tests.fakes.openai_server import OpenAIState, fake_openai_server
-from tests.helpers import IDS, NAMES, images
+from tests.fakes.common import server_fixture
+from tests.helpers import IDS, NAMES, caption_rows, images
 from workbench_dagster.backends.openai_compat import OpenAICompatBackend
 from workbench_dagster.captioning.call_cache import CallCache
-from workbench_dagster.captioning.caption_loop import LoopStats, Prices, RetryPolicy, caption_with_backend
+from workbench_dagster.captioning.caption_loop import Prices, RetryPolicy
 from workbench_dagster.captioning.parsing import AnswerBounds
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS, ImageInput
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, max_total_s=10)
 
 
-@pytest.fixture
-def server():
-    state = OpenAIState(IDS)
-    with fake_openai_server(state) as srv:
-        yield srv
+server = server_fixture("openai", IDS)
 
 
 def backend_for(server, timeout_s: float = 5.0) -> OpenAICompatBackend:
@@ -33,21 +29,11 @@ def backend_for(server, timeout_s: float = 5.0) -> OpenAICompatBackend:
     )
 
 
-def run(server, cache, imgs, **kwargs):
-    stats = LoopStats()
-    options = {"concurrency": 4, "retry": FAST_RETRY, **kwargs}
-    rows, n_called = caption_with_backend(
-        backend=kwargs.pop("backend", None) or backend_for(server),
-        images=imgs,
-        prompt="label this",
-        prompt_version="t1",
-        labels=IDS,
-        label_names=NAMES,
-        cache=cache,
-        stats=stats,
-        **{k: v for k, v in options.items() if k != "backend"},
-    )
-    return rows, n_called, stats
+def run(server, cache, imgs, backend=None, prompt="label this", **options):
+    """(rows, images called, LoopStats) of one loop over `imgs`, by default through a fresh client."""
+    options = {"concurrency": 4, "retry": FAST_RETRY, **options}
+    backend = backend or backend_for(server)
+    return caption_rows(backend, imgs, cache, IDS, NAMES, prompt=prompt, prompt_version="t1", **options)
 
 
 def test_second_run_makes_zero_calls_and_rows_match(server, tmp_path):
@@ -71,29 +57,11 @@ def test_a_changed_prompt_or_decoding_parameter_asks_again(server, tmp_path):
     cache = CallCache(tmp_path / "calls")
     imgs = images(2)
     run(server, cache, imgs)
-    caption_with_backend(
-        backend=backend_for(server),
-        images=imgs,
-        prompt="label this, carefully",
-        prompt_version="t1",
-        labels=IDS,
-        label_names=NAMES,
-        cache=cache,
-        retry=FAST_RETRY,
-    )
+    run(server, cache, imgs, prompt="label this, carefully")
     assert server.state.calls == 4
     hotter = backend_for(server)
     hotter.temperature = 0.7
-    caption_with_backend(
-        backend=hotter,
-        images=imgs,
-        prompt="label this",
-        prompt_version="t1",
-        labels=IDS,
-        label_names=NAMES,
-        cache=cache,
-        retry=FAST_RETRY,
-    )
+    run(server, cache, imgs, backend=hotter)
     assert server.state.calls == 6
 
 

@@ -89,6 +89,20 @@ def contract_for(name: str) -> FakeContract:
         pytest.fail(f"API backend {name!r} has no fake server: write tests/fakes/{name}_server.py with a CONTRACT")
 
 
+def server_fixture(name: str, labels: list[str] | None = None, api_key: str = "test-key"):
+    """A `server` fixture for a test module (`server = server_fixture("openai", IDS)`): the fake of
+    tests/fakes/<name>_server.py with a fresh state, running for one test."""
+    import pytest
+
+    @pytest.fixture(name="server")
+    def running_fake():
+        contract = contract_for(name)
+        with contract.serve(contract.state(labels, api_key=api_key)) as server:
+            yield server
+
+    return running_fake
+
+
 class FakeServer:
     """Start with `with FakeServer(Handler, state) as server:`; `server.url` is the root URL."""
 

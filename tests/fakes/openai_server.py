@@ -68,28 +68,10 @@ class OpenAIHandler(JsonHandler):
             return self.send_body(200, b'{"id": "x", "choices": [ this is not json')
         response_format = body.get("response_format") or {}
         kind = response_format.get("type")
-        if kind == "json_schema" and self.state.reject_json_schema:
-            return self.send_json(
-                400,
-                {
-                    "error": {
-                        "message": "response_format json_schema is not supported",
-                        "type": "invalid_request_error",
-                        "param": "response_format",
-                    }
-                },
-            )
-        if kind == "json_object" and self.state.reject_json_object:
-            return self.send_json(
-                400,
-                {
-                    "error": {
-                        "message": "response_format json_object is not supported",
-                        "type": "invalid_request_error",
-                        "param": "response_format",
-                    }
-                },
-            )
+        if kind in ("json_schema", "json_object") and getattr(self.state, f"reject_{kind}"):
+            message = f"response_format {kind} is not supported"
+            error = {"message": message, "type": "invalid_request_error", "param": "response_format"}
+            return self.send_json(400, {"error": error})
         allowed = self.state.labels
         if kind == "json_schema":
             allowed = response_format["json_schema"]["schema"]["properties"]["labels"]["items"]["enum"]

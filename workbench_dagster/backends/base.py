@@ -59,6 +59,25 @@ class BackendUnavailable(RuntimeError):
     the start of a partition with a message that says what to set."""
 
 
+class ApiModel:
+    """What an API backend keeps of its settings: the ones that change an answer, which are its
+    cache identity. Never the key: that lives only inside the provider's client."""
+
+    def _keep_settings(
+        self, model_id: str, model: str, base_url: str | None, temperature: float | None, max_output_tokens: int
+    ) -> None:
+        self.model_id, self.model, self.base_url = model_id, model, base_url
+        self.temperature, self.max_output_tokens = temperature, max_output_tokens
+
+    def cache_identity(self) -> dict:
+        return {
+            "provider_model": self.model,
+            "temperature": self.temperature,
+            "max_output_tokens": self.max_output_tokens,
+            "schema": "labels+caption",
+        }
+
+
 @runtime_checkable
 class CaptionBackend(Protocol):
     backend: str  # "gemini" | "openai" | "transformers" | ...

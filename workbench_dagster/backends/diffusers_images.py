@@ -15,49 +15,39 @@ from typing import Any
 
 import torch
 
+from workbench_dagster.backends import local_models
 from workbench_dagster.backends.base import BackendError, BackendUnavailable
 
-_LOADED: dict[tuple, Any] = {}
-_LOAD_LOCK = threading.Lock()
+_LOADED = local_models.LoadedModels()
 _GENERATE_LOCK = threading.Lock()
 
 
-def _dtype_name(dtype: torch.dtype | str) -> str:
-    return str(dtype).replace("torch.", "")
-
-
 def load_pipeline(model: str, *, revision: str | None, device: str, dtype: torch.dtype) -> Any:
-    key = (model, revision, str(device), _dtype_name(dtype))
-    with _LOAD_LOCK:
-        if key in _LOADED:
-            return _LOADED[key]
-        if importlib.util.find_spec("diffusers") is None:
-            raise BackendUnavailable(
-                "images.backend: diffusers needs the optional extra: pip install -e '.[diffusers]'"
-            )
-        from diffusers import AutoPipelineForText2Image
-
-        kwargs: dict = {"revision": revision} if revision else {}
-        try:
-            pipeline = AutoPipelineForText2Image.from_pretrained(model, dtype=dtype, **kwargs)
-        except (OSError, ValueError, KeyError) as exc:
-            raise BackendUnavailable(
-                f"diffusers model {model!r} could not be loaded: {type(exc).__name__}: {exc}. Set images.model to a "
-                "local folder holding the pipeline, or to a hub id that is in the local Hugging Face cache or "
-                "reachable (HF_HUB_OFFLINE=0)"
-            ) from exc
-        pipeline = pipeline.to(device)
-        pipeline.set_progress_bar_config(disable=True)
-        _LOADED[key] = pipeline
-        return pipeline
+    key = (model, revision, str(device), local_models.dtype_name(dtype))
+    return _LOADED.get(key, lambda: _load_pipeline(model, revision, str(device), dtype))
 
 
-def clear_loaded() -> None:
-    with _LOAD_LOCK:
-        _LOADED.clear()
+def _load_pipeline(model: str, revision: str | None, device: str, dtype: torch.dtype) -> Any:
+    if importlib.util.find_spec("diffusers") is None:
+        raise BackendUnavailable(
+            "images.backend: diffusers needs the optional extra: pip install -e '.[diffusers]'"
+        )
+    from diffusers import AutoPipelineForText2Image
+
+    try:
+        pipeline = AutoPipelineForText2Image.from_pretrained(
+            model, dtype=dtype, **local_models.revision_kwargs(revision)
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise local_models.load_failure(
+            "diffusers", model, revision, exc, setting="images.model", holding="the pipeline"
+        ) from exc
+    pipeline = pipeline.to(device)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
 
 
-class DiffusersImageBackend:
+class DiffusersImageBackend(local_models.LocalModel):
     """prompt text + seed -> PNG bytes."""
 
     backend = "diffusers"
@@ -74,17 +64,12 @@ class DiffusersImageBackend:
         width: int = 512,
         height: int = 512,
     ):
-        if isinstance(dtype, str):
-            dtype = getattr(torch, dtype)
-        self.model_name = model
-        self.revision = revision
-        self.device = str(device)
-        self.dtype = dtype
+        self._place(model, revision, device, dtype)
         self.steps = int(steps)
         self.guidance_scale = float(guidance_scale)
         self.width = int(width)
         self.height = int(height)
-        self.pipeline = load_pipeline(model, revision=revision, device=self.device, dtype=dtype)
+        self.pipeline = load_pipeline(model, revision=revision, device=self.device, dtype=self.dtype)
 
     @classmethod
     def from_config(
@@ -109,9 +94,7 @@ class DiffusersImageBackend:
     def cache_identity(self) -> dict:
         """Everything besides prompt and seed that changes the picture."""
         return {
-            "model": self.model_name,
-            "revision": self.revision,
-            "dtype": _dtype_name(self.dtype),
+            **self.weights_identity(),
             "steps": self.steps,
             "guidance_scale": self.guidance_scale,
             "width": self.width,

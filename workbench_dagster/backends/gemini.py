@@ -9,6 +9,7 @@ The SDK's own retries stay off (no `retry_options`): the caption loop's policy i
 from __future__ import annotations
 
 from workbench_dagster.backends.base import (
+    ApiModel,
     BackendError,
     BackendUnavailable,
     CaptionRequest,
@@ -85,7 +86,7 @@ def _usage(response) -> tuple[int, int]:
     return int(usage.prompt_token_count or 0), int(usage.candidates_token_count or 0)
 
 
-class GeminiBackend:
+class GeminiBackend(ApiModel):
     backend = "gemini"
 
     def __init__(
@@ -99,23 +100,11 @@ class GeminiBackend:
         temperature: float | None = None,
         max_output_tokens: int = 512,
     ):
-        self.model_id = model_id
-        self.model = model
-        self.base_url = base_url
-        self.temperature = temperature
-        self.max_output_tokens = max_output_tokens
+        self._keep_settings(model_id, model, base_url, temperature, max_output_tokens)
         self._client = _client(api_key, base_url, timeout_s)  # the key lives only inside the client
 
     def __repr__(self) -> str:
         return f"GeminiBackend(model_id={self.model_id!r}, model={self.model!r})"
-
-    def cache_identity(self) -> dict:
-        return {
-            "provider_model": self.model,
-            "temperature": self.temperature,
-            "max_output_tokens": self.max_output_tokens,
-            "schema": "labels+caption",
-        }
 
     def _generate(self, contents, schema) -> RawAnswer:
         from google.genai import types

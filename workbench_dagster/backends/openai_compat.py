@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import threading
 
-from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer, short_reason
+from workbench_dagster.backends.base import ApiModel, BackendError, CaptionRequest, RawAnswer, short_reason
 from workbench_dagster.captioning.parsing import caption_json_schema
 
 MODES = ("json_schema", "json_object", "text")
@@ -80,7 +80,7 @@ def _about_format(exc: Exception) -> bool:
     return any(word in text for word in _FORMAT_WORDS)
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(ApiModel):
     backend = "openai"
 
     def __init__(
@@ -97,11 +97,7 @@ class OpenAICompatBackend:
     ):
         import openai
 
-        self.model_id = model_id
-        self.model = model
-        self.base_url = base_url
-        self.temperature = temperature
-        self.max_output_tokens = max_output_tokens
+        self._keep_settings(model_id, model, base_url, temperature, max_output_tokens)
         self._mode_index = MODES.index(response_mode) if response_mode else 0
         self._lock = threading.Lock()
         # the key lives only inside the client; it is never an attribute of this object
@@ -113,14 +109,6 @@ class OpenAICompatBackend:
     @property
     def mode(self) -> str:
         return MODES[self._mode_index]
-
-    def cache_identity(self) -> dict:
-        return {
-            "provider_model": self.model,
-            "temperature": self.temperature,
-            "max_output_tokens": self.max_output_tokens,
-            "schema": "labels+caption",
-        }
 
     def _response_format(self, mode: str, labels: list[str]) -> dict | None:
         if mode == "json_schema":

@@ -16,12 +16,12 @@ from typing import Any
 
 import torch
 
+from workbench_dagster.backends import local_models
 from workbench_dagster.backends.base import BackendError, BackendUnavailable, CaptionRequest, RawAnswer
 
 PROMPT_FORMAT = "chat-template-v1"
 
-_LOADED: dict[tuple, tuple[Any, Any]] = {}
-_LOAD_LOCK = threading.Lock()
+_LOADED = local_models.LoadedModels()
 _GENERATE_LOCK = threading.Lock()  # one generate at a time per process: the model is shared
 
 
@@ -33,19 +33,6 @@ def default_prompt(labels: list[str]) -> str:
         + ", ".join(labels)
         + ". `caption` is one or two sentences describing the image."
     )
-
-
-def _dtype_name(dtype: torch.dtype | str) -> str:
-    return str(dtype).replace("torch.", "")
-
-
-def _as_dtype(dtype: torch.dtype | str) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    value = getattr(torch, str(dtype).replace("torch.", ""), None)
-    if not isinstance(value, torch.dtype):
-        raise ValueError(f"not a torch dtype: {dtype!r}")
-    return value
 
 
 def check_4bit(device: str) -> None:
@@ -73,67 +60,63 @@ def load_vlm(
     model: str, *, revision: str | None, device: str, dtype: torch.dtype, load_in_4bit: bool = False
 ) -> tuple[Any, Any]:
     """(processor, model), loaded once per process per (model, revision, device, dtype, quantisation)."""
-    key = (model, revision, str(device), _dtype_name(dtype), bool(load_in_4bit))
-    with _LOAD_LOCK:
-        if key in _LOADED:
-            return _LOADED[key]
+    key = (model, revision, str(device), local_models.dtype_name(dtype), bool(load_in_4bit))
+    return _LOADED.get(key, lambda: _load_vlm(model, revision, device, dtype, bool(load_in_4bit)))
+
+
+def _load_vlm(model: str, revision: str | None, device: str, dtype: torch.dtype, load_in_4bit: bool):
+    if load_in_4bit:
+        check_4bit(device)
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    kwargs = local_models.revision_kwargs(revision)
+    try:
+        processor = AutoProcessor.from_pretrained(model, **kwargs)
         if load_in_4bit:
-            check_4bit(device)
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+            from transformers import BitsAndBytesConfig
 
-        kwargs: dict = {"revision": revision} if revision else {}
-        try:
-            processor = AutoProcessor.from_pretrained(model, **kwargs)
-            if load_in_4bit:
-                from transformers import BitsAndBytesConfig
-
-                quantization = BitsAndBytesConfig(
-                    load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype
-                )
-                net = AutoModelForImageTextToText.from_pretrained(
-                    model, dtype=dtype, quantization_config=quantization, device_map={"": device}, **kwargs
-                )
-            else:
-                net = AutoModelForImageTextToText.from_pretrained(model, dtype=dtype, **kwargs).to(device)
-        except Exception as exc:  # missing files, unknown architecture, a processor needing a missing package
-            hint = (
-                "Set `model` to a local folder holding the model and its processor, or to a hub id that is in "
-                "the local Hugging Face cache or reachable (HF_HUB_OFFLINE=0)"
+            quantization = BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype
             )
-            if importlib.util.find_spec("torchvision") is None:
-                hint += (
-                    "; some processors (Qwen2-VL's video processor, fast image processors) also need torchvision: "
-                    f"pip install 'torchvision=={_matching_torchvision()}'"
-                )
-            raise BackendUnavailable(
-                f"transformers model {model!r}{f' (revision {revision})' if revision else ''} could not be loaded: "
-                f"{type(exc).__name__}: {exc}. {hint}"
-            ) from exc
-        net.eval()
-        tokenizer = getattr(processor, "tokenizer", None)
-        if (
-            tokenizer is None
-            or getattr(processor, "chat_template", None) is None
-            and getattr(tokenizer, "chat_template", None) is None
-        ):
-            raise BackendUnavailable(
-                f"transformers model {model!r} has a processor without a tokenizer or chat template; "
-                "use an instruction-tuned (chat) checkpoint"
+            net = AutoModelForImageTextToText.from_pretrained(
+                model, dtype=dtype, quantization_config=quantization, device_map={"": device}, **kwargs
             )
-        tokenizer.padding_side = "left"  # decoder-only generation continues from the right edge
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        _LOADED[key] = (processor, net)
-        return processor, net
+        else:
+            net = AutoModelForImageTextToText.from_pretrained(model, dtype=dtype, **kwargs).to(device)
+    except Exception as exc:  # missing files, unknown architecture, a processor needing a missing package
+        extra = ""
+        if importlib.util.find_spec("torchvision") is None:
+            extra = (
+                "; some processors (Qwen2-VL's video processor, fast image processors) also need torchvision: "
+                f"pip install 'torchvision=={_matching_torchvision()}'"
+            )
+        raise local_models.load_failure(
+            "transformers",
+            model,
+            revision,
+            exc,
+            setting="`model`",
+            holding="the model and its processor",
+            extra=extra,
+        ) from exc
+    net.eval()
+    tokenizer = getattr(processor, "tokenizer", None)
+    if (
+        tokenizer is None
+        or getattr(processor, "chat_template", None) is None
+        and getattr(tokenizer, "chat_template", None) is None
+    ):
+        raise BackendUnavailable(
+            f"transformers model {model!r} has a processor without a tokenizer or chat template; "
+            "use an instruction-tuned (chat) checkpoint"
+        )
+    tokenizer.padding_side = "left"  # decoder-only generation continues from the right edge
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return processor, net
 
 
-def clear_loaded() -> None:
-    """Drop every loaded model (tests, or a long-lived process that switches models)."""
-    with _LOAD_LOCK:
-        _LOADED.clear()
-
-
-class TransformersVLMBackend:
+class TransformersVLMBackend(local_models.LocalModel):
     """CaptionBackend and BatchedCaptionBackend over a local image-text-to-text model."""
 
     backend = "transformers"
@@ -158,10 +141,7 @@ class TransformersVLMBackend:
                 "run on a machine with a CUDA GPU (gpu.device: auto or cuda), or set needs_gpu: false"
             )
         self.model_id = model_id
-        self.model_name = model
-        self.device = str(device)
-        self.dtype = _as_dtype(dtype)
-        self.revision = revision
+        self._place(model, revision, device, dtype)
         self.load_in_4bit = load_in_4bit
         self.max_new_tokens = int(max_new_tokens)
         self.temperature = float(temperature) if temperature else None
@@ -195,9 +175,7 @@ class TransformersVLMBackend:
 
     def cache_identity(self) -> dict:
         return {
-            "model": self.model_name,
-            "revision": self.revision,
-            "dtype": _dtype_name(self.dtype),
+            **self.weights_identity(),
             "load_in_4bit": self.load_in_4bit,
             "prompt_format": PROMPT_FORMAT,
             **self.generation_params(),

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from workbench_dagster.backends.base import BackendError, RawAnswer
-from workbench_dagster.captioning.call_cache import CallCache
+from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.captioning.caption_loop import RetryPolicy, call_with_retry
 from workbench_dagster.captioning.parsing import DEFAULT_BOUNDS
 from workbench_dagster.redaction import redact, redact_value
@@ -26,6 +26,28 @@ class TextJob:
     item_id: str
     prompt: str
     cache_key: str
+
+
+def text_job(
+    item_id: str, prompt: str, settings, purpose: str, prompt_version: str, schema_version: str, decoding: dict
+) -> TextJob:
+    """A text call keyed like a caption call without an image: by the backend and model that
+    `settings` (the comments or summaries section) names for `purpose`, the rendered prompt, both
+    versions, and every decoding parameter (temperature, max_output_tokens, and `decoding`)."""
+    key = cache_key(
+        backend=f"{purpose}-{settings.backend}",
+        model_id=settings.model,
+        prompt_version=prompt_version,
+        rendered_prompt=prompt,
+        image_sha256="",
+        decoding={
+            "temperature": settings.temperature,
+            "max_output_tokens": settings.max_output_tokens,
+            **decoding,
+        },
+        schema_version=schema_version,
+    )
+    return TextJob(item_id, prompt, key)
 
 
 @dataclass

@@ -13,11 +13,12 @@ import json
 import re
 
 from workbench_dagster.backends.registry import make_text_backend
-from workbench_dagster.captioning.call_cache import CallCache, cache_key
+from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import RetryPolicy
-from workbench_dagster.captioning.text_calls import TextJob, run_text_calls
+from workbench_dagster.captioning.text_calls import run_text_calls, text_job
 
 PROMPT_VERSION = "comments-prompt-v1"
+SCHEMA_VERSION = "comments-v1"
 _HASHTAG = re.compile(r"#[\w\u00C0-\u024F]+")
 
 
@@ -87,26 +88,17 @@ def generate_api_comments(
     The backend is built only at the first cache miss, so a cached batch needs no key."""
     n = comments_config.per_image
     languages = [lang for lang, weight in scenario.comments.languages.items() if weight > 0]
-    decoding = {
-        "temperature": comments_config.temperature,
-        "max_output_tokens": comments_config.max_output_tokens,
-        "n": n,
-    }
+    decoding = {"n": n}
     jobs = []
     for row in prompt_rows:
         if n <= 0:
             continue
         prompt = render_comment_prompt(scenario, row["prompt"], n, scenario.comments.languages)
-        key = cache_key(
-            backend=f"comments-{comments_config.backend}",
-            model_id=comments_config.model,
-            prompt_version=PROMPT_VERSION,
-            rendered_prompt=prompt,
-            image_sha256="",
-            decoding=decoding,
-            schema_version="comments-v1",
+        jobs.append(
+            text_job(
+                row["image_id"], prompt, comments_config, "comments", PROMPT_VERSION, SCHEMA_VERSION, decoding
+            )
         )
-        jobs.append(TextJob(row["image_id"], prompt, key))
 
     def parse(text: str) -> tuple[dict | None, str | None]:
         comments, error = parse_comments(text, languages)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench_dagster.backends.registry import make_text_backend
-from workbench_dagster.captioning.call_cache import CallCache, cache_key
+from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.caption_loop import RetryPolicy
 from workbench_dagster.captioning.parsing import load_json_lenient
-from workbench_dagster.captioning.text_calls import TextJob, run_text_calls
+from workbench_dagster.captioning.text_calls import run_text_calls, text_job
 
 PROMPT_VERSION = "community-summary-v1"
 SCHEMA_VERSION = "summary-v1"
@@ -87,11 +87,7 @@ def narrate_communities(
     if settings.backend == "template" or out.empty:
         return out, counts
     caption_of = dict(zip(captions["image_id"], captions["caption"].fillna("")))
-    decoding = {
-        "temperature": settings.temperature,
-        "max_output_tokens": settings.max_output_tokens,
-        "language": settings.language,
-    }
+    decoding = {"language": settings.language}
     jobs = []
     for index, card in out.iterrows():
         if card["level"] > settings.max_level or card["size"] < settings.min_size:
@@ -99,16 +95,7 @@ def narrate_communities(
         prompt = render_summary_prompt(
             scenario, card, [caption_of.get(i, "") for i in card["central_images"]], settings.language
         )
-        key = cache_key(
-            backend=f"summaries-{settings.backend}",
-            model_id=settings.model,
-            prompt_version=PROMPT_VERSION,
-            rendered_prompt=prompt,
-            image_sha256="",
-            decoding=decoding,
-            schema_version=SCHEMA_VERSION,
-        )
-        jobs.append(TextJob(str(index), prompt, key))
+        jobs.append(text_job(str(index), prompt, settings, "summaries", PROMPT_VERSION, SCHEMA_VERSION, decoding))
     done = run_text_calls(
         jobs,
         cache=cache,
