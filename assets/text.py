@@ -22,16 +22,25 @@ def preprocessed_text(
     prompts: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     """Captions, label sets, comments and reference captions, with emojis as words, hashtags split,
-    lemmas and the detected language, so networks compare words rather than spellings."""
+    lemmas and the detected language, so networks compare words rather than spellings. Cached by text
+    (with the language set and preprocessing version) like the embeddings: a rerun detects nothing again."""
     cfg = workbench.config
     model, _ = model_and_batch(context)
     scenario = cfg.scenario_data
     texts = collect_texts(
         model, mllm_captions, synthetic_comments, prompts, {t.id: t.name for t in scenario.taxonomy}
     )
-    df = preprocess_texts(texts, tuple(sorted(scenario.comments.languages)))
+    df, n_preprocessed = preprocess_texts(
+        texts, tuple(sorted(scenario.comments.languages)), cache=workbench.text_cache
+    )
     languages = df["lang"].value_counts().to_dict() if len(df) else {}
-    return table_output(df, ["text_id", "source", "clean_text", "lang"], languages=languages)
+    return table_output(
+        df,
+        ["text_id", "source", "clean_text", "lang"],
+        languages=languages,
+        texts_preprocessed=n_preprocessed,
+        texts_from_cache=len(df) - n_preprocessed,
+    )
 
 
 def embeddings(

@@ -36,3 +36,8 @@ class WorkbenchResource(dg.ConfigurableResource):
     @property
     def vector_cache(self) -> VectorCache:
         return VectorCache(self.config.cache_dir / "vectors")
+
+    @property
+    def text_cache(self) -> CallCache:
+        """What is derived from a text alone (preprocessing, a caption's language), by recipe and text."""
+        return CallCache(self.config.cache_dir / "text")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 
 from upath import UPath
 
@@ -71,15 +72,36 @@ class CallCache:
         return self._path(key).exists()
 
 
+def text_key(recipe: str, text: str) -> str:
+    """What a value derived from one text is cached by: the recipe that derives it (name, version and
+    settings, e.g. the embedder or the language set) and the text itself."""
+    return hashlib.sha256(f"{recipe}\x1f{text}".encode()).hexdigest()
+
+
+def cached_per_text(
+    cache: CallCache | None, recipe: str, texts: list[str], compute: Callable[[list[str]], list[dict]]
+) -> tuple[list[dict], int]:
+    """(one JSON record per text, how many were computed): `compute` runs once, on the texts the cache
+    lacks, so a second run over unchanged texts computes nothing. Without a cache every text is computed."""
+    if cache is None:
+        return (compute(list(texts)) if texts else []), len(texts)
+    keys = [text_key(recipe, text) for text in texts]
+    found = [cache.get(key) for key in keys]
+    missing = [i for i, record in enumerate(found) if record is None]
+    fresh = compute([texts[i] for i in missing]) if missing else []
+    for i, record in zip(missing, fresh):
+        cache.put(keys[i], record)
+        found[i] = record
+    return found, len(missing)
+
+
 class VectorCache:
     """Embeddings by sha256(embedder, text): comments shared by every model are embedded once."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = UPath(root)
 
-    @staticmethod
-    def key(embedder: str, text: str) -> str:
-        return hashlib.sha256(f"{embedder}\x1f{text}".encode()).hexdigest()
+    key = staticmethod(text_key)  # (embedder, text)
 
     def _path(self, key: str) -> UPath:
         return self.root / key[:2] / f"{key}.npy"

@@ -68,15 +68,24 @@ def collect_texts(
     return df
 
 
-def preprocess_texts(texts: pd.DataFrame, languages: tuple[str, ...]) -> pd.DataFrame:
-    from workbench_dagster.text.preprocessing import preprocess_many
+def preprocess_texts(texts: pd.DataFrame, languages: tuple[str, ...], cache=None) -> tuple[pd.DataFrame, int]:
+    """Returns the preprocessed texts and how many were preprocessed (cache misses): a text already seen
+    with the same language set and preprocessing version costs no language detection."""
+    from workbench_dagster.captioning.call_cache import cached_per_text
+    from workbench_dagster.text.preprocessing import PREPROCESS_VERSION, preprocess_many
 
-    processed = preprocess_many(list(texts["text"]), languages) if len(texts) else []
+    def compute(batch: list[str]) -> list[dict]:
+        return [
+            {"clean_text": p["clean_text"], "lemmas": p["lemmas"], "lang": p["lang"]}
+            for p in preprocess_many(batch, languages)
+        ]
+
+    recipe = f"{PREPROCESS_VERSION}|{','.join(sorted(languages))}"
+    processed, n_computed = cached_per_text(cache, recipe, [t or "" for t in texts["text"]], compute)
     out = texts.copy()
-    out["clean_text"] = [p["clean_text"] for p in processed]
-    out["lemmas"] = [p["lemmas"] for p in processed]
-    out["lang"] = [p["lang"] for p in processed]
-    return out[PREPROCESSED_COLUMNS]
+    for column in ("clean_text", "lemmas", "lang"):
+        out[column] = [p[column] for p in processed]
+    return out[PREPROCESSED_COLUMNS], n_computed
 
 
 def embed_texts(

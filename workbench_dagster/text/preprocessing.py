@@ -21,6 +21,9 @@ UNKNOWN = "unknown"
 # Language detection reads this many characters: lingua's cost grows faster than the text (12 s for a
 # 200 KB caption), and a thousand characters decide the language as well as the whole text does.
 LANG_PREFIX_CHARS = 1000
+# Part of the key preprocessed texts are cached by (text/corpus.py): bump it when the output of
+# preprocess_many changes, and every text is preprocessed again.
+PREPROCESS_VERSION = "preprocess-v1"
 
 
 def split_hashtag(tag: str) -> str:
