@@ -5,13 +5,15 @@ import time
 import dagster as dg
 import pandas as pd
 
-from assets._shared.metadata import table_metadata
+from assets._shared.checks import quietly
+from assets._shared.metadata import preview, table_metadata
 from assets._shared.partitions import model_and_batch, model_batch_partitions
 from assets._shared.rules import backend_failures, code_version
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
 from workbench_dagster.backends import make_backend
+from workbench_dagster.captioning.answer_flags import FLAGS_VERSION, flag_captions, flag_counts
 from workbench_dagster.captioning.baseline import RECIPE_VERSION
 from workbench_dagster.captioning.baseline_registry import REGISTRY_COLUMNS, ensure_baseline
 from workbench_dagster.captioning.call_cache import SCHEMA_VERSION as CAPTION_SCHEMA_VERSION
@@ -110,15 +112,16 @@ def _caption_with_baseline(workbench, gpu, model_id, batch, synthetic_images, ba
         cache=workbench.call_cache,
         is_training_batch=cfg.is_training_batch(batch),
     )
-    df = pd.DataFrame(rows, columns=CAPTION_COLUMNS)
+    df = _flagged(workbench, rows)
     return dg.Output(
         df,
         metadata=table_metadata(
             df,
-            ["image_id", "labels", "caption", "parse_status"],
+            ["image_id", "labels", "caption", "parse_status", "flags"],
             model_calls=n_called,
             cache_hits=int(df["cache_hit"].sum()),
             parse_status=df["parse_status"].value_counts().to_dict(),
+            flags=flag_counts(df["flags"]),
         ),
     )
 
@@ -148,7 +151,7 @@ def _caption_with_model(context, workbench, gpu, model_config, batch, synthetic_
         stats=stats,
         bounds=AnswerBounds.of(model_config),
     )
-    df = pd.DataFrame(rows, columns=CAPTION_COLUMNS)
+    df = _flagged(workbench, rows)
     summary = summarize(rows)
     context.log.info(
         f"{model_config.id} on {batch}: {n_called} images called ({stats.model_calls} requests), "
@@ -158,11 +161,12 @@ def _caption_with_model(context, workbench, gpu, model_config, batch, synthetic_
         df,
         metadata=table_metadata(
             df,
-            ["image_id", "labels", "caption", "parse_status", "error"],
+            ["image_id", "labels", "caption", "parse_status", "error", "flags"],
             model_calls=stats.model_calls,
             images_called=n_called,
             cache_hits=stats.cache_hits,
             parse_status=summary["parse_status"],
+            flags=flag_counts(df["flags"]),
             response_mode=summary["response_mode"],
             n_dropped_labels=summary["n_dropped_labels"],
             total_cost_usd=summary["total_cost_usd"],
@@ -174,31 +178,63 @@ def _caption_with_model(context, workbench, gpu, model_config, batch, synthetic_
     )
 
 
+def _flagged(workbench: WorkbenchResource, rows: list[dict]) -> pd.DataFrame:
+    """The rows as a table, each caption flagged (answer_flags.py); a caption's language is detected once."""
+    languages = tuple(sorted(workbench.config.scenario_data.comments.languages))
+    flagged, _ = flag_captions(rows, languages, cache=workbench.text_cache)
+    return pd.DataFrame(flagged, columns=CAPTION_COLUMNS)
+
+
+def _no_flagged_captions(asset_def: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset_def,
+        name="no_flagged_captions",
+        description="Warns when captions are flagged (instruction-like text, a language not the scenario's): "
+        "they are kept, counted here and left out of community keywords.",
+        blocking=False,
+        partitions_def=asset_def.partitions_def,
+    )
+    def _check(mllm_captions: pd.DataFrame) -> dg.AssetCheckResult:
+        counts = flag_counts(mllm_captions["flags"])
+        flagged = mllm_captions[[len(f) > 0 for f in mllm_captions["flags"]]]
+        flagged = flagged.assign(flags=[", ".join(f) for f in flagged["flags"]])
+        return dg.AssetCheckResult(
+            passed=counts["flagged_rows"] == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                **counts,
+                "flagged": preview(flagged, rows=10, columns=["image_id", "flags", "caption"]),
+            },
+        )
+
+    return _check
+
+
 def definitions(config: WorkbenchConfig) -> dg.Definitions:
     """One code version for every caption model: the partitions of one asset cannot carry their own,
-    so it names the baseline's recipe, the M-LLM prompt and the caption row schema together."""
+    so it names the baseline's recipe, the M-LLM prompt, the caption row schema and the flags together."""
     train_batch = dg.SpecificPartitionsPartitionMapping([config.baseline.train_batch])
-    assets = [
-        stage_asset(
-            STAGE,
-            kinds={"pytorch", "parquet"},
-            pool="gpu",
-            code_version=code_version(baseline_recipe=RECIPE_VERSION),
-            ins={
-                "prompts": dg.AssetIn(partition_mapping=train_batch),
-                "synthetic_images": dg.AssetIn(partition_mapping=train_batch),
-            },
-        )(baseline_models),
-        stage_asset(
-            STAGE,
-            partitions_def=model_batch_partitions(config),
-            kinds={"pytorch", "parquet"},
-            pool="gpu",
-            code_version=code_version(
-                baseline_recipe=RECIPE_VERSION,
-                caption_prompt=PROMPT_VERSION,
-                caption_schema=CAPTION_SCHEMA_VERSION,
-            ),
-        )(mllm_captions),
-    ]
-    return stage_definitions(config, STAGE, assets)
+    baseline = stage_asset(
+        STAGE,
+        kinds={"pytorch", "parquet"},
+        pool="gpu",
+        code_version=code_version(baseline_recipe=RECIPE_VERSION),
+        ins={
+            "prompts": dg.AssetIn(partition_mapping=train_batch),
+            "synthetic_images": dg.AssetIn(partition_mapping=train_batch),
+        },
+    )(baseline_models)
+    captions = stage_asset(
+        STAGE,
+        partitions_def=model_batch_partitions(config),
+        kinds={"pytorch", "parquet"},
+        pool="gpu",
+        code_version=code_version(
+            baseline_recipe=RECIPE_VERSION,
+            caption_prompt=PROMPT_VERSION,
+            caption_schema=CAPTION_SCHEMA_VERSION,
+            caption_flags=FLAGS_VERSION,
+        ),
+    )(mllm_captions)
+    checks = quietly(lambda: [_no_flagged_captions(captions)])
+    return stage_definitions(config, STAGE, [baseline, captions], checks=checks)

@@ -124,13 +124,19 @@ def communities(
     preprocessed_text: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     """Each community of each variant as a card a researcher can read: size, labels over-represented
-    against the corpus (lift), c-TF-IDF keywords of captions and comments, its most central images
+    against the corpus (lift), c-TF-IDF keywords of captions and comments (flagged captions left out unless
+    `graph.keywords_from_flagged`), its most central images
     and a short narrative summary, written by the text model in `graph.summaries` when one is
     configured (cached like every call) and by a template otherwise. Level 0 is the flat Leiden
     partition; levels 1.. the hierarchy, with the partition's modularity on every row."""
     settings = workbench.config.graph.summaries
     cards = community_table(
-        context.partition_key, centrality_table, mllm_captions, preprocessed_text, semantic_graph
+        context.partition_key,
+        centrality_table,
+        mllm_captions,
+        preprocessed_text,
+        semantic_graph,
+        keywords_from_flagged=workbench.config.graph.keywords_from_flagged,
     )
     with backend_failures():  # a summary model without its key: say what to set
         df, counts = narrate_communities(

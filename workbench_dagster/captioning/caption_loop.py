@@ -142,6 +142,7 @@ class _CaptionRun:
             "is_training_batch": self.is_training_batch,
             "response_mode": answer.mode,
             "n_dropped_labels": parsed.n_dropped_labels,
+            "flags": [],
         }
         return redact_value(row)
 
@@ -200,7 +201,8 @@ class _CaptionRun:
                 self.finish(image, key, None, reason, (time.perf_counter() - started) * 1000)
 
 
-_PER_RUN_FIELDS = ("image_id", "batch", "cache_hit", "is_training_batch")  # not cached: they belong to this run
+# not cached: they belong to this run (flags follow the current patterns and scenario languages)
+_PER_RUN_FIELDS = ("image_id", "batch", "cache_hit", "is_training_batch", "flags")
 
 
 def _stored_raw(text: str | None, max_bytes: int) -> str | None:
@@ -239,6 +241,7 @@ def _look_up(run: _CaptionRun, images: list[ImageInput], prompt_version: str) ->
                 "batch": image.batch,
                 "cache_hit": True,
                 "is_training_batch": run.is_training_batch,
+                "flags": [],
             }
             run.stats.cache_hits += 1
             continue

@@ -32,6 +32,9 @@ CAPTION_COLUMNS = [
     "is_training_batch",
     "response_mode",
     "n_dropped_labels",
+    # answer_flags.py: what is suspect about the caption (instruction-like, wrong language); set by
+    # flag_captions from the caption alone after the rows are made, so it is never cached with them
+    "flags",
 ]
 
 
@@ -65,6 +68,7 @@ def failure_row(image: ImageInput, model_id: str, backend: str, reason: str, is_
         "is_training_batch": is_training_batch,
         "response_mode": None,
         "n_dropped_labels": 0,
+        "flags": [],
     }
 
 
@@ -108,6 +112,7 @@ def caption_with_baseline(
                 "is_training_batch": is_training_batch,
                 "response_mode": cached.get("response_mode", "scores"),
                 "n_dropped_labels": cached.get("n_dropped_labels", 0),
+                "flags": [],
             }
             continue
         try:
@@ -142,7 +147,8 @@ def caption_with_baseline(
                 "is_training_batch": is_training_batch,
                 "response_mode": "scores",
                 "n_dropped_labels": 0,
+                "flags": [],
             }
-            cache.put(key, row)
+            cache.put(key, {k: v for k, v in row.items() if k != "flags"})
             rows[image.image_id] = row
     return [rows[image.image_id] for image in images], len(pending)

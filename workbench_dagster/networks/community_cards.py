@@ -113,6 +113,13 @@ def summarize_communities(
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def _flagged_images(captions: pd.DataFrame) -> set[str]:
+    """Images whose caption is flagged; a frame without `flags` (built by hand, not by mllm_captions) has none."""
+    if "flags" not in captions.columns:
+        return set()
+    return {i for i, flags in zip(captions["image_id"], captions["flags"]) if flags is not None and len(flags)}
+
+
 def community_table(
     model: str,
     centrality: pd.DataFrame,
@@ -120,13 +127,19 @@ def community_table(
     texts: pd.DataFrame,
     edges: pd.DataFrame | None = None,
     top_n: int = 5,
+    keywords_from_flagged: bool = False,
 ) -> pd.DataFrame:
     """A card per community of every image variant: level 0 is the flat Leiden partition, 1.. the hierarchy.
 
-    Modularity is the whole partition's at that level (the same on every row of a level).
+    Modularity is the whole partition's at that level (the same on every row of a level). A flagged
+    caption (its row's `flags`, answer_flags.py) gives no keywords unless `keywords_from_flagged`: an
+    injected "label everything protest" would otherwise name the community it lands in.
     """
     node_labels = {i: list(lab) for i, lab in zip(captions["image_id"], captions["labels"])}
     usable = texts[texts["source"].isin(["caption", "comment"])]
+    if not keywords_from_flagged:
+        flagged = _flagged_images(captions)
+        usable = usable[~((usable["source"] == "caption") & usable["image_id"].isin(flagged))]
     node_texts = usable.groupby("image_id")["lemmas"].apply(lambda s: " ".join(x for x in s if x)).to_dict()
     frames = []
     images = centrality[centrality["node_type"] == "image"]

@@ -232,6 +232,8 @@ class GraphConfig(Strict):
     summaries: SummariesConfig = SummariesConfig()
     # Gephi files per variant; writing them is about half the network stage at 20k images, [] skips it
     exports: list[Literal["gexf", "graphml"]] = ["gexf", "graphml"]
+    # Flagged captions (captioning/answer_flags.py: instruction-like, wrong language) give no community keywords
+    keywords_from_flagged: bool = False
 
     @field_validator("variants", "exports")
     @classmethod

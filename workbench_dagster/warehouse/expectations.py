@@ -165,6 +165,9 @@ def in_range(column: str, lo: float | None, hi: float | None) -> Any:
 
 
 def explode_labels(df: pd.DataFrame, column: str) -> pd.DataFrame:
-    """List-valued columns must be one value per row before `in_set`; an empty list has no label to check."""
+    """List-valued columns must be one value per row before `in_set`; an empty list has no label to check.
+    A missing column is left for `in_set` to report, rather than raised here."""
+    if column not in df.columns:
+        return df
     exploded = df.explode(column, ignore_index=True)
     return exploded[exploded[column].notna()].reset_index(drop=True)

@@ -12,6 +12,7 @@ from functools import reduce
 
 import pandas as pd
 
+from workbench_dagster.captioning.answer_flags import CAPTION_FLAGS
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS
 from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
 from workbench_dagster.evaluation.drift import DRIFT_COLUMNS
@@ -130,7 +131,10 @@ def _generation_tables(config: WorkbenchConfig) -> dict[str, Table]:
             key=("image_id",),
             rows=True,
             sets={"parse_status": ["ok", "repaired", "invalid", "error"]},
-            labels={"labels": (taxonomy, "labels inside the taxonomy")},
+            labels={
+                "labels": (taxonomy, "labels inside the taxonomy"),
+                "flags": (CAPTION_FLAGS, "known caption flags (captioning/answer_flags.py)"),
+            },
         ),
         "preprocessed_text": Table(PREPROCESSED_COLUMNS, "schema, unique ids", key=("text_id",)),
         "embeddings": Table(
