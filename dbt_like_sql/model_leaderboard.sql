@@ -1,9 +1,10 @@
 -- One row per model over the held-out batches only: training batches flatter a fitted baseline.
--- Scores are averaged weighted by n_scored so a small batch cannot swing the ranking.
+-- Scores are averaged weighted by n_scored so a small batch cannot swing the ranking. A batch with no
+-- scored image (a landing folder: no reference labels) is not one the scores rest on, so it is not counted.
 WITH scores AS (
     SELECT
         model,
-        count(DISTINCT batch)                    AS n_batches,
+        count(DISTINCT batch) FILTER (WHERE n_scored > 0) AS n_batches,
         sum(n_scored)                            AS n_images,
         weighted_avg(f1_micro, n_scored)         AS f1_micro,
         weighted_avg(f1_macro, n_scored)         AS f1_macro,

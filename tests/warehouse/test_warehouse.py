@@ -138,3 +138,31 @@ def test_unpartitioned_tables_are_views_too(tables: Path, tmp_path: Path) -> Non
     result = build_warehouse(tables, tmp_path / "no_sql", tmp_path / "wh" / "warehouse.duckdb")
     assert result["views"]["network_comparison"] == 1 and "_scratch" not in result["views"]
     assert query(result["path"], "SELECT ari FROM network_comparison")["ari"].tolist() == [0.5]
+
+
+def test_leaderboard_counts_only_batches_with_scored_images(tables: Path, tmp_path: Path) -> None:
+    """Issue 13, finding 8: a landing batch has no reference labels, so no scored image; it is no batch
+    the leaderboard's scores rest on."""
+    from workbench_dagster.evaluation.scores import EVAL_COLUMNS
+
+    for model in ("m_good", "m_bad"):
+        write(
+            tables,
+            f"eval_scores/landing_march/{model}.parquet",
+            [
+                {
+                    **dict.fromkeys(EVAL_COLUMNS),
+                    "model": model,
+                    "batch": "landing_march",
+                    "is_training_batch": False,
+                    "n_images": 3,
+                    "n_scored": 0,
+                    "n_failed": 0,
+                }
+            ],
+        )
+    result = build_warehouse(tables, REPO_SQL, tmp_path / "warehouse.duckdb")
+    board = query(result["path"], "SELECT * FROM model_leaderboard ORDER BY rank")
+    assert board["n_batches"].tolist() == [1, 1]
+    assert board["n_images"].tolist() == [2, 2]
+    assert board["f1_micro"].tolist() == pytest.approx([0.9, 0.1])
