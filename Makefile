@@ -19,8 +19,10 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) scripts/demo.py
 
+# The config's own instance (<data_dir>/dagster; WORKBENCH_CONFIG selects the config), runs whose
+# process died released first.
 dev: install
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	home=$$($(PY) scripts/clean_stale_runs.py) && DAGSTER_HOME="$$home" exec $(VENV)/bin/dagster dev -w workspace.yaml
 
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
 test: install

@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home"))
     import dagster as dg
 
+    from assets._shared.instance import prepare_instance_home
     from assets._shared.runner import run_pipeline
     from workbench_dagster.errors import WorkbenchConfigError
     from workbench_dagster.scenario.config import config_path_from_env, load_config
@@ -23,6 +20,8 @@ def main() -> int:
     except WorkbenchConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    # The config's own instance, whatever DAGSTER_HOME said: another config's partitions are not this one's
+    os.environ["DAGSTER_HOME"] = str(prepare_instance_home(config))
     from workbench_dagster.definitions import build_definitions
     from workbench_dagster.warehouse.build import query
 
@@ -35,7 +34,7 @@ def main() -> int:
     print(f"\nDone in {time.perf_counter() - started:.0f}s.\n\nModel leaderboard (held-out batches):")
     board = query(config.warehouse, "select * from model_leaderboard order by rank")
     print(board.to_string(index=False))
-    print(f"\nWarehouse: {config.warehouse}")
+    print(f"\nDagster instance: {config.dagster_home}\nWarehouse: {config.warehouse}")
     print(
         f"  in Python: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{config.warehouse}', read_only=True).sql('show tables'))\""
     )

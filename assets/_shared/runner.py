@@ -3,6 +3,7 @@
 One run per partition key (a run cannot mix partitions definitions). Consecutive jobs of one shape
 share the run when every edge between them maps a key to itself, so a run never reads a partition
 it has yet to write. The call cache and the checkpoint fingerprints make a second pass cheap.
+Runs whose process died are released first (assets/_shared/instance.py).
 Operators use `dagster dev` instead.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from assets._shared.instance import release_dead_runs
 from assets._shared.jobs import StageJob, stage_jobs_in_order
 from assets._shared.partitions import BATCH_PARTITIONS, partition_keys
 from workbench_dagster.scenario.config import WorkbenchConfig
@@ -58,6 +60,7 @@ def run_pipeline(
     log: Callable[[str], None] = print,
     log_level: str = "WARNING",
 ) -> list[dg.ExecuteInProcessResult]:
+    release_dead_runs(instance, log)  # a killed run's pool slot would block this one forever
     batches = register_batches(instance, config)
     runnable = [*defs.assets, *(defs.asset_checks or [])]
     results = []

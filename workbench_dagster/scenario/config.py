@@ -299,6 +299,11 @@ class WorkbenchConfig(Strict):
         return self.image_store or str(self.data_dir / "images")
 
     @property
+    def dagster_home(self) -> Path:
+        """This config's Dagster instance (runs, partitions, pool slots): two configs never share one."""
+        return self.data_dir / "dagster"
+
+    @property
     def tables_dir(self) -> Path:
         return self.data_dir / "tables"
 
