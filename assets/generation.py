@@ -14,6 +14,7 @@ from workbench_dagster.generation.api_comments import PROMPT_VERSION as COMMENTS
 from workbench_dagster.generation.comments import generate_comments, images_to_comment
 from workbench_dagster.generation.images import contact_sheet, make_images
 from workbench_dagster.generation.procedural import RENDERER_VERSION
+from workbench_dagster.generation.reference_audit import audit_references, unbacked_reasons
 from workbench_dagster.scenario.batches import batch_prompts, comment_spec
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.scenario.prompts import derive_seed
@@ -115,14 +116,44 @@ def _api_comments(context, workbench: WorkbenchResource, records: list[dict]) ->
     )
 
 
-def _images_decodable(images: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=images,
-        name="images_decodable",
-        blocking=True,
-        partitions_def=images.partitions_def,
-        description="Every image marked ok decodes from the store.",
+def reference_audit(
+    workbench: WorkbenchResource, prompts: pd.DataFrame, synthetic_images: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
+    """Per image, which reference labels have a primitive the painter drew behind them, so ground truth
+    that is not in the picture is caught before anything is scored against it. Images from an image
+    model or a landing folder are recorded as not audited: nothing drew them by construction."""
+    df = audit_references(workbench.config.scenario_data, prompts, synthetic_images)
+    counts = df["status"].value_counts().to_dict()
+    return table_output(df, ["image_id", "status", "unbacked_labels", "reason"], statuses=counts)
+
+
+def _blocking(asset: dg.AssetsDefinition, name: str, description: str):
+    """A blocking check of one batch: it reads the partition the asset just wrote."""
+    return dg.asset_check(
+        asset=asset, name=name, blocking=True, partitions_def=asset.partitions_def, description=description
     )
+
+
+def _references_drawn(audit: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @_blocking(
+        audit, "references_drawn", "Every reference label of a painted image has a drawn primitive behind it."
+    )
+    def references_drawn(reference_audit: pd.DataFrame) -> dg.AssetCheckResult:
+        reasons = unbacked_reasons(reference_audit)
+        return dg.AssetCheckResult(
+            passed=not reasons,
+            metadata={
+                "unbacked_images": len(reasons),
+                "not_audited": int((reference_audit["status"] == "not_audited").sum()),
+                "unbacked": dg.MetadataValue.json(reasons[:20]),
+            },
+        )
+
+    return references_drawn
+
+
+def _images_decodable(images: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @_blocking(images, "images_decodable", "Every image marked ok decodes from the store.")
     def images_decodable(workbench: WorkbenchResource, synthetic_images: pd.DataFrame) -> dg.AssetCheckResult:
         bad = undecodable_images(synthetic_images, workbench.image_store.get)
         failed = synthetic_images[synthetic_images["status"] == "failed"]
@@ -156,5 +187,9 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
                 comments_prompt=COMMENTS_PROMPT_VERSION if config.comments.backend != "template" else None
             ),
         )(synthetic_comments),
+        stage_asset(
+            STAGE, **per_batch, kinds={"python", "parquet"}, code_version=code_version(renderer=RENDERER_VERSION)
+        )(reference_audit),
     ]
-    return stage_definitions(config, STAGE, assets, checks=quietly(lambda: [_images_decodable(assets[1])]))
+    checks = quietly(lambda: [_images_decodable(assets[1]), _references_drawn(assets[3])])
+    return stage_definitions(config, STAGE, assets, checks=checks)

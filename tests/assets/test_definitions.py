@@ -23,6 +23,7 @@ def test_code_location_loads_without_warnings():
     assert {
         *PIPELINE_TABLES,
         "baseline_models",
+        "reference_audit",
         "warehouse",
         "image_scores",
         "per_label_scores",

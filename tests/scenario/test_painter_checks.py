@@ -1,34 +1,14 @@
 """A scenario the painter cannot honour fails at load, naming the file, the YAML path and what is allowed."""
 
 import random
-from pathlib import Path
 
-import pytest
-import yaml
-
-from tests.helpers import SCENARIO_FILE
-from workbench_dagster.errors import WorkbenchConfigError
+from tests.scenario.test_scenario_validation import broken_scenario, load_error
 from workbench_dagster.generation.procedural import plan
 from workbench_dagster.generation.vocabulary import ELEMENT_PRIMITIVES
 from workbench_dagster.scenario.prompts import make_spec, reference_labels
 from workbench_dagster.scenario.scenario_file import load_scenario
 
 PRIMITIVE_LIST = ", ".join(ELEMENT_PRIMITIVES)
-
-
-def _written(tmp_path: Path, change) -> Path:
-    data = yaml.safe_load(SCENARIO_FILE.read_text(encoding="utf-8"))
-    change(data)
-    path = tmp_path / "painted.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def _refused(path: Path) -> str:
-    with pytest.raises(WorkbenchConfigError) as caught:
-        load_scenario(path)
-    assert str(path) in str(caught.value)
-    return str(caught.value)
 
 
 def _police(data: dict, element: dict) -> None:
@@ -38,22 +18,22 @@ def _police(data: dict, element: dict) -> None:
 
 
 def test_an_element_with_no_primitive_fails_at_load_with_the_vocabulary(tmp_path):
-    path = _written(tmp_path, lambda d: _police(d, {"labels": ["police_presence"], "phrase": "police"}))
-    message = _refused(path)
+    path = broken_scenario(tmp_path, lambda d: _police(d, {"labels": ["police_presence"], "phrase": "police"}))
+    message = load_error(path)
     assert "elements.police_line: no primitive draws element 'police_line'; name one with `primitive:`" in message
     assert f"expected one of the painter's primitives: {PRIMITIVE_LIST}" in message
 
 
 def test_an_unknown_primitive_fails_at_load_with_the_vocabulary(tmp_path):
     element = {"labels": ["police_presence"], "phrase": "police", "primitive": "riot_police"}
-    message = _refused(_written(tmp_path, lambda d: _police(d, element)))
+    message = load_error(broken_scenario(tmp_path, lambda d: _police(d, element)))
     assert "elements.police_line.primitive: unknown primitive 'riot_police'; expected one of" in message
     assert PRIMITIVE_LIST in message
 
 
 def test_an_element_named_after_a_primitive_is_drawn_and_backs_its_label(tmp_path):
     element = {"labels": ["police_presence"], "phrase": "police", "primitive": "uniformed_line"}
-    scenario = load_scenario(_written(tmp_path, lambda d: _police(d, element)))
+    scenario = load_scenario(broken_scenario(tmp_path, lambda d: _police(d, element)))
     specs = [make_spec(scenario, random.Random(i)) for i in range(300)]
     policed = [s for s in specs if "police_line" in s["visible_elements"]]
     assert policed and all("uniformed_line" in s["primitives"] and "uniformed_line" in plan(s) for s in policed)
@@ -61,7 +41,7 @@ def test_an_element_named_after_a_primitive_is_drawn_and_backs_its_label(tmp_pat
 
 
 def test_an_unknown_layout_fails_at_load_with_the_layouts(tmp_path):
-    message = _refused(_written(tmp_path, lambda d: d["scene_types"]["march"].update(layout="mosaic")))
+    message = load_error(broken_scenario(tmp_path, lambda d: d["scene_types"]["march"].update(layout="mosaic")))
     assert "scene_types.march.layout" in message
     assert all(name in message for name in ("'crowd'", "'portrait'", "'flyer'", "'cartoon'", "'monument'"))
 
@@ -71,7 +51,7 @@ def test_a_flyer_language_without_its_words_fails_at_load(tmp_path):
         data["movement"]["slogans"]["fr"] = ["PAS UNE DE PLUS"]
         data["scene_types"]["flyer_en"]["text_language"] = "fr"
 
-    message = _refused(_written(tmp_path, french))
+    message = load_error(broken_scenario(tmp_path, french))
     assert "scene_types.flyer_en.text_language: a flyer in 'fr' needs its words; expected flyers.fr" in message
     assert "(written for: es, en)" in message or "(written for: en, es)" in message
 
@@ -82,7 +62,7 @@ def test_flyer_words_must_cover_every_demand_and_place(tmp_path):
         data["flyers"]["es"]["places"]["Atlantis"] = "Atlántida"
         data["flyers"]["es"]["demand_line"] = "EXIGIMOS: {demanda}"
 
-    message = _refused(_written(tmp_path, partial))
+    message = load_error(broken_scenario(tmp_path, partial))
     assert "flyers.es.demands: no wording for demand 'funding for shelters'" in message
     assert "flyers.es.places.Atlantis: unknown place 'Atlantis'; expected one of locations" in message
     assert "flyers.es.demand_line: unknown placeholder {demanda}; expected one of: {demand}" in message

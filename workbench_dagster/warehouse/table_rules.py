@@ -26,6 +26,8 @@ from workbench_dagster.evaluation.scores import (
     PER_LABEL_COLUMNS,
 )
 from workbench_dagster.generation.images import IMAGE_COLUMNS
+from workbench_dagster.generation.reference_audit import AUDIT_COLUMNS, AUDIT_STATUSES
+from workbench_dagster.generation.vocabulary import PRIMITIVES
 from workbench_dagster.networks.tables import (
     CENTRALITY_COLUMNS,
     COMMUNITY_COLUMNS,
@@ -117,6 +119,19 @@ def _generation_tables(config: WorkbenchConfig) -> dict[str, Table]:
             key=("image_id",),
             rows=True,
             sets={"status": ["ok", "failed"]},
+        ),
+        "reference_audit": Table(
+            AUDIT_COLUMNS,
+            "schema, rows, unique ids, statuses, labels inside the taxonomy",
+            key=("image_id",),
+            rows=True,
+            sets={"status": AUDIT_STATUSES},
+            labels={
+                "reference_labels": (taxonomy, "reference labels inside the taxonomy"),
+                "backed_labels": (taxonomy, "backed labels inside the taxonomy"),
+                "unbacked_labels": (taxonomy, "unbacked labels inside the taxonomy"),
+                "drawn_primitives": (list(PRIMITIVES), "primitives of the painter's vocabulary"),
+            },
         ),
         "synthetic_comments": Table(
             COMMENT_COLUMNS,
