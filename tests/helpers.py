@@ -209,3 +209,32 @@ def write_sql(sql_dir: Path, name: str, sql: str) -> Path:
     path = sql_dir / f"{name}.sql"
     path.write_text(sql, encoding="utf-8")
     return path
+
+
+def materialize_selected(defs, instance, assets: list[str], partition_key=None, raise_on_error: bool = False):
+    """A real Dagster run of the named assets (with every check of them) of one partition."""
+    import dagster as dg
+
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        instance=instance,
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets(*assets),
+        partition_key=partition_key,
+        raise_on_error=raise_on_error,
+    )
+
+
+def count_detector_calls(monkeypatch) -> list[list[str]]:
+    """Every call of the language detector from now on, with the texts it was given (it still detects)."""
+    from workbench_dagster.text import preprocessing
+
+    calls: list[list[str]] = []
+    real = preprocessing.detect_languages
+
+    def counted(texts, languages):
+        calls.append(list(texts))
+        return real(texts, languages)
+
+    monkeypatch.setattr(preprocessing, "detect_languages", counted)
+    return calls

@@ -10,22 +10,12 @@ import pytest
 
 from assets._shared.runner import register_batches
 from tests.fakes.openai_server import OpenAIState, fake_openai_server
+from tests.helpers import materialize_selected as materialize
 from tests.helpers import write_api_config
 from workbench_dagster.definitions import build_definitions
 from workbench_dagster.scenario.config import load_config
 
 KEY_ENV = "WORKBENCH_TEST_VERDE_KEY"
-
-
-def materialize(defs, instance, assets, partition_key=None):
-    return dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        instance=instance,
-        resources=defs.resources,
-        selection=dg.AssetSelection.assets(*assets),
-        partition_key=partition_key,
-        raise_on_error=False,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from dagster._serdes import serialize_value
 
 from assets._shared.runner import register_batches
 from tests.fakes.common import contract_for
-from tests.helpers import write_config
+from tests.helpers import materialize_selected, write_config
 from workbench_dagster.backends import registry
 from workbench_dagster.definitions import build_definitions
 from workbench_dagster.scenario.config import load_config
@@ -61,13 +61,7 @@ def echoed(tmp_path_factory):
         register_batches(instance, config)
 
         def materialize(assets, partition_key=None):
-            return dg.materialize(
-                [*defs.assets, *defs.asset_checks],
-                instance=instance,
-                resources=defs.resources,
-                selection=dg.AssetSelection.assets(*assets),
-                partition_key=partition_key,
-            )
+            return materialize_selected(defs, instance, assets, partition_key, raise_on_error=True)
 
         for batch in config.batch_ids:
             materialize(["prompts", "synthetic_images"], batch)

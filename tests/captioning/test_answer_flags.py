@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import images
+from tests.helpers import count_detector_calls, images
 from workbench_dagster.captioning.answer_flags import flag_captions, flag_counts, instruction_like
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS, failure_row
-from workbench_dagster.text import preprocessing
 
 LANGUAGES = ("en", "es")
 
@@ -85,14 +84,7 @@ def test_the_scenario_languages_decide_what_is_wrong():
 
 
 def test_a_caption_language_is_detected_once_per_text(tmp_path, monkeypatch):
-    calls: list[list[str]] = []
-    real = preprocessing.detect_languages
-
-    def counted(texts, languages):
-        calls.append(list(texts))
-        return real(texts, languages)
-
-    monkeypatch.setattr(preprocessing, "detect_languages", counted)
+    calls = count_detector_calls(monkeypatch)
     cache = CallCache(tmp_path / "text")
     rows = [_row(f"A crowd of {n} people holds purple signs in the square.", str(n)) for n in range(3)]
     first, n_first = flag_captions(rows, LANGUAGES, cache)

@@ -2,7 +2,7 @@
 file under the data dir: not the caption rows, not the call cache, not a text call's result.
 
 Each registered API backend is driven through its real client against its fake server. The half
-of the finding about Dagster's event log needs the assets and is not checked here.
+of the finding about Dagster's event log and compute logs is in tests/assets/test_secrets_dagster.py.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tests.helpers import count_detector_calls
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.text import preprocessing
 from workbench_dagster.text.corpus import PREPROCESSED_COLUMNS, preprocess_texts
@@ -33,15 +34,7 @@ def _texts(texts: list[str]) -> pd.DataFrame:
 
 @pytest.fixture
 def detector_calls(monkeypatch) -> list[list[str]]:
-    calls: list[list[str]] = []
-    real = preprocessing.detect_languages
-
-    def counted(texts, languages):
-        calls.append(list(texts))
-        return real(texts, languages)
-
-    monkeypatch.setattr(preprocessing, "detect_languages", counted)
-    return calls
+    return count_detector_calls(monkeypatch)
 
 
 def test_a_second_run_makes_no_detector_call(tmp_path, detector_calls):
