@@ -55,3 +55,38 @@ def test_paraphrases_are_closer_than_unrelated_sentences(embedder):
 
 def test_model_is_loaded_once_per_name_and_device(embedder):
     assert TextEmbedder(PACKAGED, "cpu").model is embedder.model
+
+
+MIXED = [
+    "A crowd marching with banners in the square.",
+    "protest, signs and banners",
+    "¡Viva la libertad! #FreeAtropia ✊",
+    "A small group holds a flyer in Spanish near the monument at night, with candles on the ground everywhere.",
+    *(" ".join(f"word{j}" for j in range(i)) for i in range(1, 60, 4)),
+    "long " * 300,  # truncated at the model's maximum length
+]
+
+
+def test_a_text_gets_the_same_bits_alone_in_any_batch_and_in_any_company(embedder):
+    """A rerun re-embeds part of a batch with other texts around it (issue 13, finding 9)."""
+    together = embedder.encode(MIXED, batch_size=64)
+    alone = np.stack([embedder.encode([text])[0] for text in MIXED])
+    reversed_small = embedder.encode(MIXED[::-1], batch_size=3)[::-1]
+    among_others = embedder.encode(["a completely different sentence, much longer than most", *MIXED], 5)[1:]
+    for other in (alone, reversed_small, among_others):
+        np.testing.assert_array_equal(together, other)
+
+
+def test_the_callers_thread_count_changes_no_bit_and_is_put_back(embedder):
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = [embedder.encode([text]) for text in MIXED]  # one text: shapes where the thread count showed
+        assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        two = [embedder.encode([text]) for text in MIXED]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)

@@ -3,6 +3,11 @@
 Inputs are unit rows, so inner products are cosines. The exact search never holds the
 n x n similarity matrix, only one block of it per worker, and breaks ties at the k-th
 place by index so that a graph does not depend on thread timing or BLAS tiling.
+
+Cosines are rounded to SIMILARITY_DECIMALS before they are ranked or compared with a
+threshold: vectors re-embedded with rounding noise of 1e-7 then rank the same except where a
+cosine sits within that noise of a rounding boundary, and near-equal cosines tie and go to
+the earlier row instead of to the noise.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from threadpoolctl import ThreadpoolController
 PRODUCT_BLOCK = 384  # rows per side of one similarity block: 576 KB of float32, inside a core's L2
 EXPAND_ENTRIES = 1 << 22  # twins: (distinct vector, candidate row) pairs ranked at a time
 _ONE_SEARCH_AT_A_TIME = threading.Lock()
+SIMILARITY_DECIMALS = 6  # cosines are ranked and thresholded at this many decimals (see the module docstring)
 
 
 def exact_neighbours(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,10 +44,12 @@ def exact_neighbours(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, 
     if k <= 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     group, firsts = identical_rows(unit)
+    decimals = SIMILARITY_DECIMALS
     if len(firsts) == n:
-        sims, found = symmetric_top(unit, k + 1)
+        sims, found = symmetric_top(unit, k + 1, decimals=decimals)
     else:
-        sims, found = _expand_twins(*symmetric_top(unit[firsts], min(k + 1, len(firsts))), group, k + 1)
+        top = symmetric_top(unit[firsts], min(k + 1, len(firsts)), decimals=decimals)
+        sims, found = _expand_twins(*top, group, k + 1)
     others = found != np.arange(n)[:, None]
     others &= np.cumsum(others, axis=1) <= k  # the first k that are not the row itself
     return np.repeat(np.arange(n), k), found[others], sims[others]
@@ -99,7 +107,11 @@ def best_first(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def symmetric_top(
-    unit: np.ndarray, want: int, block: int = PRODUCT_BLOCK, workers: int | None = None
+    unit: np.ndarray,
+    want: int,
+    block: int = PRODUCT_BLOCK,
+    workers: int | None = None,
+    decimals: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's `want` largest inner products with all rows (itself included), best first, then by index.
 
@@ -110,7 +122,8 @@ def symmetric_top(
     single-threaded BLAS and heaps of its own, merged at the end; numba's kernels and
     numpy's product both release the GIL. Equal products are ranked by index; identical
     vectors do not always get equal products (BLAS rounds by tile position), which is why
-    `exact_neighbours` groups them first. Calls in one process take turns: the BLAS thread
+    `exact_neighbours` groups them first. With `decimals`, products are rounded before they
+    are ranked. Calls in one process take turns: the BLAS thread
     limit is process-wide, and overlapping calls would restore it out of order.
     Returns (similarities, indices), each n x want.
     """
@@ -136,8 +149,10 @@ def symmetric_top(
                     a, b = tasks.get_nowait()
                 except queue.Empty:
                     return
-                rows = unit[a : a + block]
-                feed_block(rows @ unit[b : b + block].T, a, b, *heap, b != a)
+                products = unit[a : a + block] @ unit[b : b + block].T
+                if decimals is not None:
+                    np.round(products, decimals, out=products)
+                feed_block(products, a, b, *heap, b != a)
         except BaseException:
             failed.set()  # the other workers stop at their next block
             raise
@@ -175,7 +190,7 @@ def approximate_neighbours(
     About 2 sqrt(n) k-means cells; each query scans its `probes` nearest cells, so the work
     is about n * probes * sqrt(n) / 2 dot products instead of n^2. Inner products of unit
     vectors are cosines, and a flat (uncompressed) index returns them exactly for the pairs
-    it finds.
+    it finds, rounded to SIMILARITY_DECIMALS like the exact search's.
     Returns (rows, cols, similarities).
     """
     n, dim = unit.shape
@@ -192,4 +207,4 @@ def approximate_neighbours(
     rows = np.repeat(np.arange(n), indices.shape[1])
     cols = indices.ravel().astype(np.int64)
     valid = (cols >= 0) & (cols != rows)
-    return rows[valid], cols[valid], sims.ravel()[valid]
+    return rows[valid], cols[valid], np.round(sims.ravel()[valid], SIMILARITY_DECIMALS)

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
-from workbench_dagster.networks.knn import approximate_neighbours, exact_neighbours
+from workbench_dagster.networks.knn import SIMILARITY_DECIMALS, approximate_neighbours, exact_neighbours
 
 
 def knn_similarity_graph(
@@ -25,6 +25,8 @@ def knn_similarity_graph(
 ) -> sp.csr_matrix:
     """Symmetric cosine k-nearest-neighbour graph.
 
+    Cosines are ranked and thresholded at SIMILARITY_DECIMALS (6) decimals, and the weights are
+    those rounded values, so noise far below 1e-6 in the vectors rarely moves an edge.
     Up to `approximate_above` items the neighbours are exact: the upper half of the
     similarity matrix is multiplied in BLAS blocks that feed each row's k best straight
     into heaps (`knn.exact_neighbours`), so memory stays O(n k) and the n x n matrix
@@ -43,8 +45,9 @@ def knn_similarity_graph(
         rows, cols, sims = approximate_neighbours(x, k, seed)
     else:
         rows, cols, sims = exact_neighbours(x, k)
-    keep = (sims >= min_similarity) & (sims > 0)
-    weights = np.minimum(sims[keep].astype(np.float64), 1.0)  # float32 puts twins at 1 + 1e-7
+    keep = (sims >= min_similarity) & (sims > 0)  # sims are rounded to SIMILARITY_DECIMALS (knn.py)
+    # the float64 nearest to the rounded decimal; float32 puts twins at 1 + 1e-7
+    weights = np.minimum(np.round(sims[keep].astype(np.float64), SIMILARITY_DECIMALS), 1.0)
     adj = sp.csr_matrix((weights, (rows[keep], cols[keep])), shape=(n, n))
     return adj.maximum(adj.T).tocsr()
 
