@@ -53,7 +53,9 @@ TINY = {"channels": 4, "epochs": 2, "batch_size": 8}
 
 
 def test_params_defaults_and_overrides():
-    assert BaselineParams.from_dict({}) == BaselineParams(16, 30, 3e-3, 32, 1e-4)
+    assert BaselineParams.from_dict({}) == BaselineParams(
+        channels=16, epochs=30, lr=3e-3, batch_size=32, weight_decay=1e-4
+    )
     params = BaselineParams.from_dict({"channels": 24, "lr": 1, "weight_decay": 0})
     assert (params.channels, params.lr, params.weight_decay) == (24, 1.0, 0.0)
     assert isinstance(params.lr, float)

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 
 from workbench_dagster.backends.base import BackendUnavailable
+from workbench_dagster.backends.params import BaselineParams, NoParams
 from workbench_dagster.redaction import watch_key_envs
 
 KINDS = ("caption", "text", "image")
@@ -34,6 +35,7 @@ class BackendSpec:
     key_env: str | None = None  # set: an API backend, its key read from this variable by default
     key_hint: str = ""  # where a key comes from, for the missing-key message
     local: bool = False  # runs on this machine's torch device: the factory gets device and dtype
+    params: type[NoParams] = NoParams  # what `models[].params` accepts (backends/params.py), checked at load
 
     @property
     def needs_model(self) -> bool:
@@ -46,7 +48,7 @@ class BackendSpec:
 
 _SPECS = (
     # built in the graph: the trained baseline, the offline comment/summary templates, the painter
-    BackendSpec("baseline", ("caption",), None),
+    BackendSpec("baseline", ("caption",), None, params=BaselineParams),
     BackendSpec("template", ("text",), None),
     BackendSpec("procedural", ("image",), None),
     BackendSpec(

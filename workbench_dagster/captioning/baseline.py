@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -19,42 +18,13 @@ import torch
 from PIL import Image
 from torch import nn
 
+from workbench_dagster.backends.params import BaselineParams
+
 # Bumped whenever the architecture or the training recipe changes, so old checkpoints stop matching.
 RECIPE_VERSION = 1
 _MEAN, _STD = 0.5, 0.25
 _POS_WEIGHT_RANGE = (1.0, 10.0)
 _INFER_BATCH = 128
-
-
-@dataclass(frozen=True)
-class BaselineParams:
-    channels: int = 16
-    epochs: int = 30
-    lr: float = 3e-3
-    batch_size: int = 32
-    weight_decay: float = 1e-4
-
-    @classmethod
-    def from_dict(cls, params: dict | None) -> BaselineParams:
-        """A typo in `models[].params` must fail loudly, not train with a silent default."""
-        params = dict(params or {})
-        known = {f.name: type(f.default) for f in fields(cls)}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise ValueError(
-                f"unknown baseline param(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
-            )
-        clean = {}
-        for name, value in params.items():
-            cast = known[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"baseline param {name!r} must be a number (got {value!r})")
-            if cast is int and value != int(value):
-                raise ValueError(f"baseline param {name!r} must be a whole number (got {value!r})")
-            if value < 0 or (value == 0 and name != "weight_decay"):
-                raise ValueError(f"baseline param {name!r} must be positive (got {value!r})")
-            clean[name] = cast(value)
-        return cls(**clean)
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -167,7 +137,7 @@ class BaselineModel:
             {
                 "state_dict": state,
                 "taxonomy": self.taxonomy,
-                "params": asdict(self.params),
+                "params": self.params.model_dump(),
                 "image_size": self.image_size,
                 "fingerprint": self.fingerprint,
                 "history": self.history,
@@ -199,7 +169,7 @@ def training_fingerprint(
         "images": list(image_sha256s),
         "labels": [list(x) for x in labels],
         "taxonomy": list(taxonomy),
-        "params": asdict(BaselineParams.from_dict(params)),
+        "params": BaselineParams.from_dict(params).model_dump(),
         "image_size": image_size,
         "seed": seed,
     }

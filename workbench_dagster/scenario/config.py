@@ -12,13 +12,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from workbench_dagster.backends import registry
+from workbench_dagster.backends.params import check_params
 from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.networks.variant_registry import VARIANTS
 from workbench_dagster.redaction import watch_config_keys
+from workbench_dagster.scenario.config_paths import check_config_paths
 from workbench_dagster.scenario.scenario_file import Scenario, load_scenario
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "workbench.yaml"
@@ -187,6 +189,15 @@ class ModelConfig(Strict, KeyFromEnv):
         require_model(f"models[{self.id}]: ", self.backend, self.model)
         return self
 
+    @field_validator("params")
+    @classmethod
+    def _params_accepted(cls, value: dict, info: ValidationInfo) -> dict:
+        """Checked against what the backend reads (its `BackendSpec.params`), so a typo fails the load."""
+        backend = info.data.get("backend")  # absent when the backend name itself was wrong
+        if backend is None:
+            return value
+        return check_params(backend, registry.BACKENDS[backend].params, value, set(cls.model_fields))
+
     @field_validator("id")
     @classmethod
     def _clean_key(cls, value: str) -> str:
@@ -292,6 +303,9 @@ class WorkbenchConfig(Strict):
             value = getattr(self, name)
             if not value.is_absolute():
                 updates[name] = (base / value).resolve()
+        store = self.image_store
+        if store and "://" not in store and not Path(store).expanduser().is_absolute():
+            updates["image_store"] = str((base / store).resolve())
         return self.model_copy(update=updates)
 
     @property
@@ -349,6 +363,12 @@ def load_config(path: str | Path | None = None) -> WorkbenchConfig:
     path = Path(path) if path else config_path_from_env()
     config = load_yaml_model(path, WorkbenchConfig).resolve(path.resolve().parent)
     config = config.model_copy(update={"source_path": path.resolve()})
-    _ = config.scenario_data  # a broken scenario file stops the code location load too
+    check_config_paths(config)
+    try:
+        _ = config.scenario_data  # a broken scenario file stops the code location load too
+    except WorkbenchConfigError as exc:
+        raise WorkbenchConfigError(
+            f"{config.source_path}: the file that `scenario` names does not load:\n{exc}"
+        ) from None
     watch_config_keys(config)  # every key it names is masked in what the pipeline stores or logs
     return config
