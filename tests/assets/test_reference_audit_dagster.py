@@ -7,7 +7,7 @@ import dagster as dg
 import yaml
 
 from assets._shared.runner import register_batches
-from tests.helpers import write_config
+from tests.helpers import materialize_selected, write_config
 from workbench_dagster.definitions import build_definitions
 from workbench_dagster.scenario.config import load_config
 
@@ -25,14 +25,7 @@ def _audit(folder, change=None):
     defs = build_definitions(config)
     with dg.DagsterInstance.ephemeral() as instance:
         register_batches(instance, config)
-        return dg.materialize(
-            [*defs.assets, *defs.asset_checks],
-            instance=instance,
-            resources=defs.resources,
-            selection=dg.AssetSelection.assets(*AUDITED),
-            partition_key="b001",
-            raise_on_error=False,
-        )
+        return materialize_selected(defs, instance, AUDITED, "b001")
 
 
 def _check(result) -> dg.AssetCheckEvaluation:
