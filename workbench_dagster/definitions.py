@@ -35,7 +35,9 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
         resources={
             "workbench": WorkbenchResource(config_path=str(config.source_path)),
             "gpu": GpuResource(device=config.gpu.device, dtype=config.gpu.dtype),
-            "io_manager": ParquetIOManager(base_path=str(config.tables_dir)),
+            "io_manager": ParquetIOManager(
+                base_path=str(config.tables_dir), batches=config.batch_ids, landing_dir=str(config.landing_dir)
+            ),
         }
     )
     stages = dg.Definitions.merge(build_stage_definitions(config), uses)

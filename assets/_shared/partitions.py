@@ -11,10 +11,12 @@ runs as one job per shape; the shape's name is the asset's `workbench/partitions
 
 import itertools
 import warnings
+from pathlib import Path
 
 import dagster as dg
 
 from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.storage.landing import find_landing_folder
 
 BATCH_PARTITIONS = dg.DynamicPartitionsDefinition(name="prompt_batches")
 UNPARTITIONED = "unpartitioned"
@@ -55,6 +57,21 @@ def partition_keys(partitions_def: dg.PartitionsDefinition | None, batches: list
     if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
         return list(batches)
     return list(partitions_def.get_partition_keys())
+
+
+def batch_of(partitions_def: dg.PartitionsDefinition | None, key) -> str | None:
+    """The batch a partition key names, or None for a shape without batches."""
+    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
+        if not isinstance(key, dg.MultiPartitionKey):
+            key = partitions_def.get_partition_key_from_str(key)
+        return key.keys_by_dimension.get("batch")
+    return str(key) if partitions_def == BATCH_PARTITIONS else None
+
+
+def is_config_batch(config_batches: list[str], landing_dir: Path, batch: str) -> bool:
+    """A batch of the config: named in it, or a folder of its landing area. A partition the instance
+    holds for any other batch (another config's, one removed from the config) is never an input."""
+    return batch in config_batches or find_landing_folder(landing_dir, batch) is not None
 
 
 with warnings.catch_warnings():

@@ -270,8 +270,9 @@ class WorkbenchConfig(Strict):
     seed: int = 20261122
     data_dir: Path = Path("data")
     image_store: str | None = None
-    warehouse: Path = Path("data/warehouse.duckdb")
-    landing_dir: Path = Path("data/landing")
+    # Default under data_dir, so a config that changes only data_dir writes nothing of another's
+    warehouse: Path | None = None  # <data_dir>/warehouse.duckdb
+    landing_dir: Path | None = None  # <data_dir>/landing
     batches: list[BatchConfig] = Field(min_length=1)
     images: ImagesConfig = ImagesConfig()
     comments: CommentsConfig = CommentsConfig()
@@ -281,6 +282,14 @@ class WorkbenchConfig(Strict):
     graph: GraphConfig = GraphConfig()
     gpu: GpuConfig = GpuConfig()
     source_path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _paths_under_data_dir(self) -> WorkbenchConfig:
+        if self.warehouse is None:
+            self.warehouse = self.data_dir / "warehouse.duckdb"
+        if self.landing_dir is None:
+            self.landing_dir = self.data_dir / "landing"
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkbenchConfig:
