@@ -12,19 +12,12 @@ import sys
 def main() -> int:
     import dagster as dg
 
-    from assets._shared.instance import prepare_instance_home, release_dead_runs
-    from workbench_dagster.errors import WorkbenchConfigError
-    from workbench_dagster.scenario.config import config_path_from_env, load_config
+    from assets._shared.instance import config_and_home, release_dead_runs
 
-    try:
-        config = load_config(config_path_from_env())
-    except WorkbenchConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    home = prepare_instance_home(config)
+    _, home = config_and_home()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         released = release_dead_runs(instance, log=lambda line: print(line, file=sys.stderr))
-    print(f"Dagster instance {home}: {len(released) or 'no'} dead run(s) released", file=sys.stderr)
+    print(f"Dagster instance {home}: {len(released) or 'no'} run(s) released", file=sys.stderr)
     print(home)
     return 0
 

@@ -10,18 +10,12 @@ import time
 def main() -> int:
     import dagster as dg
 
-    from assets._shared.instance import prepare_instance_home
+    from assets._shared.instance import config_and_home
     from assets._shared.runner import run_pipeline
-    from workbench_dagster.errors import WorkbenchConfigError
-    from workbench_dagster.scenario.config import config_path_from_env, load_config
 
-    try:
-        config = load_config(config_path_from_env())
-    except WorkbenchConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config, home = config_and_home()
     # The config's own instance, whatever DAGSTER_HOME said: another config's partitions are not this one's
-    os.environ["DAGSTER_HOME"] = str(prepare_instance_home(config))
+    os.environ["DAGSTER_HOME"] = str(home)
     from workbench_dagster.definitions import build_definitions
     from workbench_dagster.warehouse.build import query
 

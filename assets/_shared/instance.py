@@ -14,17 +14,30 @@ pid in its RUN_START event, and a run whose process is gone is marked failed and
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.errors import WorkbenchConfigError
+from workbench_dagster.scenario.config import WorkbenchConfig, config_path_from_env, load_config
 
 SHIPPED_INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / ".dagster_home" / "dagster.yaml"
 _HELD = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]  # a process is running them
 _HEADER = f"# Written from {SHIPPED_INSTANCE_CONFIG} before each run of this config; edit that file.\n"
+
+
+def config_and_home() -> tuple[WorkbenchConfig, Path]:
+    """For the scripts: the config WORKBENCH_CONFIG selects and its prepared instance folder. A bad
+    config exits with status 2 and its message (the file and the field), not a traceback."""
+    try:
+        config = load_config(config_path_from_env())
+    except WorkbenchConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    return config, prepare_instance_home(config)
 
 
 def prepare_instance_home(config: WorkbenchConfig) -> Path:

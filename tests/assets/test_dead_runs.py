@@ -143,3 +143,18 @@ def test_each_configs_instance_runs_on_the_shipped_instance_config(tmp_path):
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
         assert instance.run_monitoring_max_runtime_seconds > 0
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_make_dev_script_stops_on_a_bad_config_with_its_file_and_field(tmp_path):
+    config_path = write_config(tmp_path, graph={"k": "many"})
+    env = {**os.environ, "WORKBENCH_CONFIG": str(config_path)}
+    done = subprocess.run(
+        [sys.executable, "scripts/clean_stale_runs.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""  # `make dev` stops instead of starting on no instance
+    assert str(config_path) in done.stderr and "graph.k" in done.stderr and "Traceback" not in done.stderr
