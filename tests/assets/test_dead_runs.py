@@ -99,17 +99,16 @@ def test_the_runner_releases_a_killed_run_so_the_next_run_completes(tmp_path):
     assert instance.event_log_storage.get_concurrency_info("gpu").claimed_slots == []
 
 
+def clean_stale_runs(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """scripts/clean_stale_runs.py, as `make dev` runs it before `dagster dev`."""
+    argv = [sys.executable, "scripts/clean_stale_runs.py"]
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
 def test_make_dev_script_releases_a_killed_run_on_the_configs_instance(tmp_path):
     config_path, instance, dead = killed_run(tmp_path)
     env = {**os.environ, "WORKBENCH_CONFIG": str(config_path), "DAGSTER_HOME": str(tmp_path / "elsewhere")}
-    done = subprocess.run(
-        [sys.executable, "scripts/clean_stale_runs.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = clean_stale_runs(env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == str(load_config(config_path).dagster_home)  # what `make dev` hands dagster dev
     assert f"Released dead run {dead}" in done.stderr and "freed pool gpu: step hold_gpu" in done.stderr
@@ -148,13 +147,6 @@ def test_each_configs_instance_runs_on_the_shipped_instance_config(tmp_path):
 def test_make_dev_script_stops_on_a_bad_config_with_its_file_and_field(tmp_path):
     config_path = write_config(tmp_path, graph={"k": "many"})
     env = {**os.environ, "WORKBENCH_CONFIG": str(config_path)}
-    done = subprocess.run(
-        [sys.executable, "scripts/clean_stale_runs.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = clean_stale_runs(env)
     assert done.returncode == 2 and done.stdout == ""  # `make dev` stops instead of starting on no instance
     assert str(config_path) in done.stderr and "graph.k" in done.stderr and "Traceback" not in done.stderr
