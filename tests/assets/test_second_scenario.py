@@ -132,3 +132,13 @@ def test_the_scan_finds_a_first_scenario_string_in_a_list_or_json_cell():
     found = leaks(frame, forbidden)
     assert any("solidarity" in x for x in found) and any("port valmora" in x for x in found)
     assert leaks(frame.iloc[:1], forbidden) == []
+
+
+def test_the_example_config_keeps_all_its_state_apart_from_the_default():
+    default, second = (
+        load_config(ROOT / "workbench.yaml"),
+        load_config(ROOT / "examples" / "workbench.kestria.yaml"),
+    )
+    assert second.scenario == SECOND and second.data_dir == ROOT / "data_kestria"
+    for path in (second.warehouse, second.landing_dir, second.dagster_home):
+        assert path.is_relative_to(second.data_dir) and not path.is_relative_to(default.data_dir)
