@@ -243,8 +243,11 @@ class GraphConfig(Strict):
     summaries: SummariesConfig = SummariesConfig()
     # Gephi files per variant; writing them is about half the network stage at 20k images, [] skips it
     exports: list[Literal["gexf", "graphml"]] = ["gexf", "graphml"]
-    # Flagged captions (captioning/answer_flags.py: instruction-like, wrong language) give no community keywords
+    # Flagged captions (captioning/answer_flags.py: instruction-like, wrong language; batch_flags.py: far from
+    # the image's other captions) give no community keywords and stay out of summary prompts
     keywords_from_flagged: bool = False
+    # far_from_others: the other models' captions agree with each other this much more than with this one
+    far_from_others_margin: float = Field(0.25, gt=0, le=2)
 
     @field_validator("variants", "exports")
     @classmethod
