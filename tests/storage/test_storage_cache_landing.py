@@ -1,4 +1,5 @@
 import ast
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +59,8 @@ def test_cache_never_stores_failures_and_ignores_damaged_entries(tmp_path):
     assert cache.get("k" * 64) is None
     cache.put("a" * 64, {"parse_status": "ok", "labels": ["x"]})
     assert cache.get("a" * 64)["labels"] == ["x"]
-    (tmp_path / "aa" / ("a" * 64 + ".json")).write_text("{not json", encoding="utf-8")
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:  # the entry's bytes damaged in place
+        db.execute("UPDATE entries SET value = ? WHERE key = ?", (b"{not json", "a" * 64))
     assert cache.get("a" * 64) is None
 
 

@@ -8,15 +8,17 @@ are stored: a failure is recorded as a failure row by the caller and retried nex
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from upath import UPath
 
-from workbench_dagster.storage.atomic import write_bytes_atomic
+from workbench_dagster.storage.cache_store import CacheStore, open_store
 
 SCHEMA_VERSION = "caption-v1"
+_FAILED = ("invalid", "error")
 
 
 def cache_key(
@@ -46,30 +48,77 @@ def cache_key(
 
 
 class CallCache:
-    """One JSON file per successful call, sharded by key prefix; safe across processes."""
+    """Successful calls by key, in one store per cache folder (`storage.cache_store`: SQLite
+    locally, Parquet segments on `s3://`); safe across processes and threads. Built cheaply: the
+    store opens, and an old one-file-per-entry folder is migrated, on first use."""
+
+    legacy_suffix = ".json"
 
     def __init__(self, root: str | os.PathLike):
         self.root = UPath(root)
+        self._store = None
 
-    def _path(self, key: str) -> UPath:
-        return self.root / key[:2] / f"{key}.json"
+    @property
+    def store(self) -> CacheStore:
+        if self._store is None:
+            self._store = open_store(self.root, legacy_suffix=self.legacy_suffix, validate=self._readable)
+        return self._store
 
-    def get(self, key: str) -> dict | None:
-        path = self._path(key)
+    @classmethod
+    def _readable(cls, data: bytes) -> bool:
+        return cls._decode(data) is not None
+
+    @staticmethod
+    def _decode(data: bytes) -> dict | None:
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
+            record = json.loads(data.decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             return None  # a damaged entry is a miss, and the next success overwrites it
+        return record if isinstance(record, dict) and record.get("parse_status") not in _FAILED else None
+
+    def get(self, key: str) -> dict | None:
+        return self.get_many([key]).get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, dict]:
+        """The records found, by key; a key missing or damaged is absent."""
+        found = {}
+        for key, data in self.store.get_many(keys).items():
+            record = self._decode(data)
+            if record is not None:
+                found[key] = record
+        return found
 
     def put(self, key: str, record: dict) -> None:
-        if record.get("parse_status") in ("invalid", "error"):
-            raise ValueError("failures are never cached as successes")
-        write_bytes_atomic(self._path(key), json.dumps(record, ensure_ascii=False, sort_keys=True).encode())
+        self.put_many({key: record})
+
+    def put_many(self, records: Mapping[str, dict]) -> None:
+        """All or nothing: one failure among them refuses the whole batch before anything is written."""
+        for key, record in records.items():
+            if record.get("parse_status") in _FAILED:
+                raise ValueError(f"failures are never cached as successes (key {key})")
+        self.store.put_many(
+            (key, json.dumps(record, ensure_ascii=False, sort_keys=True).encode())
+            for key, record in records.items()
+        )
 
     def __contains__(self, key: str) -> bool:
-        return self._path(key).exists()
+        return key in self.get_many([key])
+
+    def items(self) -> Iterator[tuple[str, dict]]:
+        """Every readable entry, for a tool or a test that edits the cache."""
+        for key, data in self.store.items():
+            record = self._decode(data)
+            if record is not None:
+                yield key, record
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __getstate__(self) -> dict:
+        return {"root": self.root}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["root"])
 
 
 def text_key(recipe: str, text: str) -> str:
@@ -86,41 +135,80 @@ def cached_per_text(
     if cache is None:
         return (compute(list(texts)) if texts else []), len(texts)
     keys = [text_key(recipe, text) for text in texts]
-    found = [cache.get(key) for key in keys]
+    hits = cache.get_many(keys)
+    found = [hits.get(key) for key in keys]
     missing = [i for i, record in enumerate(found) if record is None]
     fresh = compute([texts[i] for i in missing]) if missing else []
     for i, record in zip(missing, fresh):
-        cache.put(keys[i], record)
         found[i] = record
+    cache.put_many({keys[i]: found[i] for i in missing[: len(fresh)]})
     return found, len(missing)
 
 
 class VectorCache:
-    """Embeddings by sha256(embedder, text): comments shared by every model are embedded once."""
+    """Embeddings by sha256(embedder, text): comments shared by every model are embedded once.
+    Stored as `.npy` bytes in the same kind of store as `CallCache`."""
+
+    legacy_suffix = ".npy"
 
     def __init__(self, root: str | os.PathLike):
         self.root = UPath(root)
+        self._store = None
 
     key = staticmethod(text_key)  # (embedder, text)
 
-    def _path(self, key: str) -> UPath:
-        return self.root / key[:2] / f"{key}.npy"
+    @property
+    def store(self) -> CacheStore:
+        if self._store is None:
+            self._store = open_store(self.root, legacy_suffix=self.legacy_suffix, validate=_vector_readable)
+        return self._store
 
     def get(self, key: str):
-        import io
+        return self.get_many([key]).get(key)
 
-        import numpy as np
-
-        try:
-            return np.load(io.BytesIO(self._path(key).read_bytes()), allow_pickle=False)
-        except (FileNotFoundError, ValueError, OSError):
-            return None
+    def get_many(self, keys: Iterable[str]) -> dict:
+        found = {}
+        for key, data in self.store.get_many(keys).items():
+            vector = _load_vector(data)
+            if vector is not None:
+                found[key] = vector
+        return found
 
     def put(self, key: str, vector) -> None:
-        import io
+        self.put_many({key: vector})
 
-        import numpy as np
+    def put_many(self, vectors: Mapping) -> None:
+        self.store.put_many((key, _dump_vector(vector)) for key, vector in vectors.items())
 
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
-        write_bytes_atomic(self._path(key), buffer.getvalue())
+    def __contains__(self, key: str) -> bool:
+        return key in self.get_many([key])
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __getstate__(self) -> dict:
+        return {"root": self.root}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["root"])
+
+
+def _dump_vector(vector) -> bytes:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _vector_readable(data: bytes) -> bool:
+    return _load_vector(data) is not None
+
+
+def _load_vector(data: bytes):
+    import numpy as np
+
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return None

@@ -95,13 +95,14 @@ def embed_texts(
     import numpy as np
 
     keys = [cache.key(embedder_name, t) for t in texts["text"]] if cache else []
-    found = [cache.get(k) for k in keys] if cache else [None] * len(texts)
+    hits = cache.get_many(keys) if cache else {}
+    found = [hits.get(k) for k in keys] if cache else [None] * len(texts)
     missing = [i for i, v in enumerate(found) if v is None]
     fresh = embedder.encode([texts["text"].iloc[i] for i in missing], batch_size=batch_size) if missing else []
     for i, vector in zip(missing, fresh):
         found[i] = vector
-        if cache:
-            cache.put(keys[i], vector)
+    if cache and missing:
+        cache.put_many({keys[i]: found[i] for i in missing[: len(fresh)]})
     vectors = np.stack(found) if found else np.zeros((0, 0), dtype=np.float32)
     out = texts[["text_id", "image_id", "batch", "model", "source"]].copy()
     out["embedder"] = embedder_name
