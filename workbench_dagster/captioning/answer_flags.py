@@ -13,7 +13,8 @@ leaves them out of its keywords. A row's `flags` is a list, empty when the capti
   are not judged: a few words do not decide a language.
 
 A caption far from the image's other models' captions is not flagged here: a row is written by
-one model's partition, which cannot see the other models' captions of the image.
+one model's partition, which cannot see the other models' captions of the image. batch_flags.py
+adds ``far_from_others`` in the batch-level `caption_flags` table, which the networks stage reads.
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ def flag_captions(
     return out, n_detected
 
 
-def flag_counts(flags_per_row) -> dict[str, int]:
+def flag_counts(flags_per_row, known: tuple[str, ...] = CAPTION_FLAGS) -> dict[str, int]:
     """How many rows carry each flag (every known flag, zero included), and how many carry any."""
-    counts = dict.fromkeys(CAPTION_FLAGS, 0)
+    counts = dict.fromkeys(known, 0)
     flagged = 0
     for flags in flags_per_row:
         flags = list(flags) if flags is not None else []

@@ -13,6 +13,7 @@ from functools import reduce
 import pandas as pd
 
 from workbench_dagster.captioning.answer_flags import CAPTION_FLAGS
+from workbench_dagster.captioning.batch_flags import BATCH_FLAG_COLUMNS, BATCH_FLAGS, FAR_STATUSES
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS
 from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
 from workbench_dagster.evaluation.drift import DRIFT_COLUMNS
@@ -150,6 +151,14 @@ def _generation_tables(config: WorkbenchConfig) -> dict[str, Table]:
                 "labels": (taxonomy, "labels inside the taxonomy"),
                 "flags": (CAPTION_FLAGS, "known caption flags (captioning/answer_flags.py)"),
             },
+        ),
+        "caption_flags": Table(
+            BATCH_FLAG_COLUMNS,
+            "schema, unique (model, image), distance statuses",
+            key=("model", "image_id"),
+            sets={"far_status": FAR_STATUSES},
+            ranges={"similarity_to_others": SIGNED, "others_agreement": SIGNED},
+            labels={"flags": (BATCH_FLAGS, "known caption flags (captioning/batch_flags.py)")},
         ),
         "preprocessed_text": Table(PREPROCESSED_COLUMNS, "schema, unique ids", key=("text_id",)),
         "embeddings": Table(
