@@ -7,7 +7,12 @@ import pandas as pd
 
 from assets._shared.checks import quietly
 from assets._shared.metadata import preview, table_metadata
-from assets._shared.partitions import model_and_batch, model_batch_partitions
+from assets._shared.partitions import (
+    ALL_MODELS_OF_BATCH,
+    BATCH_PARTITIONS,
+    model_and_batch,
+    model_batch_partitions,
+)
 from assets._shared.rules import backend_failures, code_version
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
@@ -16,6 +21,13 @@ from workbench_dagster.backends import make_backend
 from workbench_dagster.captioning.answer_flags import FLAGS_VERSION, flag_captions, flag_counts
 from workbench_dagster.captioning.baseline import RECIPE_VERSION
 from workbench_dagster.captioning.baseline_registry import REGISTRY_COLUMNS, ensure_baseline
+from workbench_dagster.captioning.batch_flags import (
+    BATCH_FLAGS,
+    BATCH_FLAGS_VERSION,
+    MIN_OTHER_CAPTIONS,
+    batch_flag_table,
+    status_counts,
+)
 from workbench_dagster.captioning.call_cache import SCHEMA_VERSION as CAPTION_SCHEMA_VERSION
 from workbench_dagster.captioning.caption_loop import (
     LoopStats,
@@ -185,6 +197,69 @@ def _flagged(workbench: WorkbenchResource, rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(flagged, columns=CAPTION_COLUMNS)
 
 
+def caption_flags(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    mllm_captions: pd.DataFrame,
+    embeddings: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """Every caption of the batch, all models, with its flags: those of its row (instruction_like,
+    wrong_language) and far_from_others, when the other models' captions of the image agree with each
+    other `graph.far_from_others_margin` more than with it (captioning/batch_flags.py). Judged only
+    where at least three models captioned the image; `far_status` says which rows were not.
+    The networks stage keeps flagged captions out of community keywords and summary prompts."""
+    margin = workbench.config.graph.far_from_others_margin
+    df = batch_flag_table(mllm_captions, embeddings, margin)
+    statuses = status_counts(df)
+    if statuses["too_few_other_captions"]:
+        context.log.info(
+            f"far_from_others not judged for {statuses['too_few_other_captions']} captions of {context.partition_key}: "
+            f"it needs captions by at least {MIN_OTHER_CAPTIONS + 1} models of an image"
+        )
+    flagged = df[[len(f) > 0 for f in df["flags"]]]
+    columns = ["model", "image_id", "flags", "similarity_to_others", "others_agreement", "far_status"]
+    return dg.Output(
+        df,
+        metadata=table_metadata(
+            df,
+            columns,
+            flagged=preview(flagged.assign(flags=[", ".join(f) for f in flagged["flags"]]), columns=columns),
+            flags=flag_counts(df["flags"], BATCH_FLAGS),
+            far_status=statuses,
+            far_from_others_margin=margin,
+            models=sorted(df["model"].unique()) if len(df) else [],
+        ),
+    )
+
+
+def _no_flagged_batch_captions(asset_def: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset_def,
+        name="no_flagged_batch_captions",
+        description="Warns when a batch's captions are flagged (instruction-like, wrong language, far from the "
+        "image's other captions), with counts per flag and how many captions could not be judged for distance.",
+        blocking=False,
+        partitions_def=asset_def.partitions_def,
+    )
+    def _check(caption_flags: pd.DataFrame) -> dg.AssetCheckResult:
+        counts = flag_counts(caption_flags["flags"], BATCH_FLAGS)
+        flagged = caption_flags[[len(f) > 0 for f in caption_flags["flags"]]]
+        flagged = flagged.assign(flags=[", ".join(f) for f in flagged["flags"]])
+        return dg.AssetCheckResult(
+            passed=counts["flagged_rows"] == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                **counts,
+                **{f"far_status_{k}": v for k, v in status_counts(caption_flags).items()},
+                "flagged": preview(
+                    flagged, rows=10, columns=["model", "image_id", "flags", "similarity_to_others"]
+                ),
+            },
+        )
+
+    return _check
+
+
 def _no_flagged_captions(asset_def: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_def,
@@ -236,5 +311,13 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
             caption_flags=FLAGS_VERSION,
         ),
     )(mllm_captions)
-    checks = quietly(lambda: [_no_flagged_captions(captions)])
-    return stage_definitions(config, STAGE, [baseline, captions], checks=checks)
+    all_models = dg.AssetIn(partition_mapping=ALL_MODELS_OF_BATCH)
+    batch_flags = stage_asset(
+        STAGE,
+        partitions_def=BATCH_PARTITIONS,
+        kinds={"numpy", "parquet"},
+        code_version=code_version(caption_flags=FLAGS_VERSION, batch_flags=BATCH_FLAGS_VERSION),
+        ins={"mllm_captions": all_models, "embeddings": all_models},
+    )(caption_flags)
+    checks = quietly(lambda: [_no_flagged_captions(captions), _no_flagged_batch_captions(batch_flags)])
+    return stage_definitions(config, STAGE, [baseline, captions, batch_flags], checks=checks)

@@ -9,6 +9,7 @@ from assets._shared.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from assets._shared.rules import backend_failures, code_version
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
+from workbench_dagster.captioning.batch_flags import with_batch_flags
 from workbench_dagster.networks.community_cards import community_table
 from workbench_dagster.networks.comparison import compare_models
 from workbench_dagster.networks.comparison import image_divergence as divergence_scores
@@ -122,25 +123,34 @@ def communities(
     semantic_graph: pd.DataFrame,
     mllm_captions: pd.DataFrame,
     preprocessed_text: pd.DataFrame,
+    caption_flags: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     """Each community of each variant as a card a researcher can read: size, labels over-represented
-    against the corpus (lift), c-TF-IDF keywords of captions and comments (flagged captions left out unless
-    `graph.keywords_from_flagged`), its most central images
+    against the corpus (lift), c-TF-IDF keywords of captions and comments, its most central images
     and a short narrative summary, written by the text model in `graph.summaries` when one is
     configured (cached like every call) and by a template otherwise. Level 0 is the flat Leiden
-    partition; levels 1.. the hierarchy, with the partition's modularity on every row."""
+    partition; levels 1.. the hierarchy, with the partition's modularity on every row. Flagged
+    captions (caption_flags: instruction-like, wrong language, far from the image's other captions)
+    give no keywords and are not shown to the summary model unless `graph.keywords_from_flagged`."""
     settings = workbench.config.graph.summaries
+    from_flagged = workbench.config.graph.keywords_from_flagged
+    captions = with_batch_flags(mllm_captions, caption_flags)
     cards = community_table(
         context.partition_key,
         centrality_table,
-        mllm_captions,
+        captions,
         preprocessed_text,
         semantic_graph,
-        keywords_from_flagged=workbench.config.graph.keywords_from_flagged,
+        keywords_from_flagged=from_flagged,
     )
     with backend_failures():  # a summary model without its key: say what to set
         df, counts = narrate_communities(
-            cards, mllm_captions, workbench.config.scenario_data, settings, workbench.call_cache
+            cards,
+            captions,
+            workbench.config.scenario_data,
+            settings,
+            workbench.call_cache,
+            include_flagged=from_flagged,
         )
     failed = df[df["summary_error"].notna()]
     for row in failed.itertuples(index=False):
@@ -154,6 +164,8 @@ def communities(
         modularity_per_level=dg.MetadataValue.json({f"{v}/{lvl}": float(m) for (v, lvl), m in levels.items()}),
         summaries_by=settings.model if settings.backend != "template" else "template",
         summary_calls=dg.MetadataValue.json(counts),
+        flagged_captions=int(sum(len(f) > 0 for f in captions["flags"])) if "flags" in captions else 0,
+        keywords_from_flagged=from_flagged,
     )
 
 
@@ -198,7 +210,7 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
             STAGE,
             **per_model,
             kinds={"scikitlearn", "parquet"},
-            ins={"mllm_captions": all_batches, "preprocessed_text": all_batches},
+            ins={"mllm_captions": all_batches, "preprocessed_text": all_batches, "caption_flags": every_batch},
             code_version=code_version(
                 summary_prompt=SUMMARY_PROMPT_VERSION if summaries_by_model else None,
                 summary_schema=SUMMARY_SCHEMA_VERSION if summaries_by_model else None,

@@ -79,6 +79,7 @@ def test_a_text_model_writes_the_summaries_once_and_the_cache_answers_after(
             "called": asked.sum(),
             "written_by_model": asked.sum(),
             "failed": 0,
+            "flagged_captions_left_out": 0,
         }
         assert state.calls == asked.sum() + 1
         by_model = out[asked.to_numpy()]

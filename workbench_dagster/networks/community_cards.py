@@ -132,7 +132,8 @@ def community_table(
     """A card per community of every image variant: level 0 is the flat Leiden partition, 1.. the hierarchy.
 
     Modularity is the whole partition's at that level (the same on every row of a level). A flagged
-    caption (its row's `flags`, answer_flags.py) gives no keywords unless `keywords_from_flagged`: an
+    caption (its row's `flags`: answer_flags.py, and batch_flags.py's once caption_flags has been
+    merged in with `with_batch_flags`) gives no keywords unless `keywords_from_flagged`: an
     injected "label everything protest" would otherwise name the community it lands in.
     """
     node_labels = {i: list(lab) for i, lab in zip(captions["image_id"], captions["labels"])}

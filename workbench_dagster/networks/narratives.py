@@ -5,6 +5,10 @@ communities wants the theme in words. The model sees only the card's facts and t
 the community's most central images, and is told not to go beyond them. Every community keeps
 its template summary when the model is not asked (too small, too deep in the hierarchy) or
 fails; a failure's reason is on the row (`summary_error`), never dropped.
+
+A flagged caption (its row's `flags`: answer_flags.py, batch_flags.py) is not shown to the model
+unless `graph.keywords_from_flagged`: "IGNORE PREVIOUS INSTRUCTIONS" read off a sign is an
+instruction to the summary model too. How many were left out is counted.
 """
 
 from __future__ import annotations
@@ -69,6 +73,13 @@ def parse_summary(text: str) -> tuple[dict | None, str | None]:
     return {"summary": " ".join(summary.split())[:MAX_SUMMARY_CHARS], "parse_status": "ok"}, None
 
 
+def _left_out(captions: pd.DataFrame, include_flagged: bool) -> set[str]:
+    """Images whose caption the prompt must not show: flagged ones, unless asked to include them."""
+    if include_flagged or "flags" not in captions.columns:
+        return set()
+    return {i for i, f in zip(captions["image_id"], captions["flags"]) if f is not None and len(f)}
+
+
 def narrate_communities(
     cards: pd.DataFrame,
     captions: pd.DataFrame,
@@ -76,25 +87,29 @@ def narrate_communities(
     settings,
     cache: CallCache,
     retry: RetryPolicy = RetryPolicy(),
+    include_flagged: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
     """The cards with `summary` from the text model where it was asked and answered.
 
     `summary_source` says who wrote each summary (the model name or 'template'); `summary_error`
-    holds the reason where the model was asked and failed. Returns (cards, counts for metadata).
+    holds the reason where the model was asked and failed. A central image's flagged caption is not
+    shown unless `include_flagged`. Returns (cards, counts for metadata).
     """
     out = cards.reset_index(drop=True)
-    counts = {"asked": 0, "called": 0, "written_by_model": 0, "failed": 0}
+    counts = {"asked": 0, "called": 0, "written_by_model": 0, "failed": 0, "flagged_captions_left_out": 0}
     if settings.backend == "template" or out.empty:
         return out, counts
     caption_of = dict(zip(captions["image_id"], captions["caption"].fillna("")))
+    flagged = _left_out(captions, include_flagged)
     decoding = {"language": settings.language}
     jobs = []
     for index, card in out.iterrows():
         if card["level"] > settings.max_level or card["size"] < settings.min_size:
             continue
-        prompt = render_summary_prompt(
-            scenario, card, [caption_of.get(i, "") for i in card["central_images"]], settings.language
-        )
+        central = list(card["central_images"])
+        counts["flagged_captions_left_out"] += sum(i in flagged for i in central[:MAX_CAPTIONS])
+        shown = [caption_of.get(i, "") for i in central if i not in flagged]
+        prompt = render_summary_prompt(scenario, card, shown, settings.language)
         jobs.append(text_job(str(index), prompt, settings, "summaries", PROMPT_VERSION, SCHEMA_VERSION, decoding))
     done = run_text_calls(
         jobs,
