@@ -30,6 +30,7 @@ def test_code_location_loads_without_warnings():
         "metric_intervals",
         "model_comparisons",
         "agreement",
+        "caption_flags",
         "review_queue",
         "human_reviews",
         "human_eval_scores",
