@@ -45,6 +45,14 @@ class BackendSpec:
     def is_api(self) -> bool:
         return self.key_env is not None
 
+    @property
+    def model_kind(self) -> str | None:
+        """What a caption row's `model_kind` says of this backend, so an analyst can tell the offline
+        baselines from API models and local VLMs; None for backends that do not caption."""
+        if "caption" not in self.kinds:
+            return None
+        return "baseline" if self.module is None else "api" if self.is_api else "local_vlm"
+
 
 _SPECS = (
     # built in the graph: the trained baseline, the offline comment/summary templates, the painter
@@ -91,6 +99,20 @@ def names(kind: str) -> tuple[str, ...]:
 
 def api_backends(kind: str) -> tuple[str, ...]:
     return tuple(spec.name for spec in _SPECS if kind in spec.kinds and spec.is_api)
+
+
+MODEL_KINDS = ("baseline", "api", "local_vlm")
+
+
+def model_kind(backend: str) -> str:
+    """The model kind of a caption backend; an unknown name fails naming the registry, never a blank kind."""
+    spec = BACKENDS.get(backend)
+    if spec is None or spec.model_kind is None:
+        raise ValueError(
+            f"no caption backend {backend!r}; registered: {', '.join(names('caption'))} "
+            "(workbench_dagster/backends/registry.py)"
+        )
+    return spec.model_kind
 
 
 def check_name(kind: str, name: str) -> str:

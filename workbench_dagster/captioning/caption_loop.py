@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from workbench_dagster.backends.base import BackendError, CaptionRequest, RawAnswer
+from workbench_dagster.backends.registry import model_kind
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.captioning.parsing import DEFAULT_BOUNDS, AnswerBounds, parse_answer, truncate_utf8
 from workbench_dagster.captioning.rows import ImageInput, failure_row
@@ -128,6 +129,7 @@ class _CaptionRun:
             "batch": image.batch,
             "model": self.backend.model_id,
             "backend": self.backend.backend,
+            "model_kind": model_kind(self.backend.backend),
             "labels": parsed.labels,
             "label_scores_json": None,
             "caption": parsed.caption,
@@ -201,8 +203,9 @@ class _CaptionRun:
                 self.finish(image, key, None, reason, (time.perf_counter() - started) * 1000)
 
 
-# not cached: they belong to this run (flags follow the current patterns and scenario languages)
-_PER_RUN_FIELDS = ("image_id", "batch", "cache_hit", "is_training_batch", "flags")
+# not cached: they belong to this run (flags follow the current patterns and scenario languages;
+# model_kind follows the registry)
+_PER_RUN_FIELDS = ("image_id", "batch", "cache_hit", "is_training_batch", "flags", "model_kind")
 
 
 def _stored_raw(text: str | None, max_bytes: int) -> str | None:
@@ -239,6 +242,7 @@ def _look_up(run: _CaptionRun, images: list[ImageInput], prompt_version: str) ->
                 **cached,
                 "image_id": image.image_id,
                 "batch": image.batch,
+                "model_kind": model_kind(backend.backend),
                 "cache_hit": True,
                 "is_training_batch": run.is_training_batch,
                 "flags": [],

@@ -10,6 +10,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from workbench_dagster.backends.registry import model_kind
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
 from workbench_dagster.redaction import redact
 
@@ -18,6 +19,8 @@ CAPTION_COLUMNS = [
     "batch",
     "model",
     "backend",
+    # baseline, api or local_vlm (backends/registry.py), from the backend: which rows come from which kind
+    "model_kind",
     "labels",
     "label_scores_json",
     "caption",
@@ -54,6 +57,7 @@ def failure_row(image: ImageInput, model_id: str, backend: str, reason: str, is_
         "batch": image.batch,
         "model": model_id,
         "backend": backend,
+        "model_kind": model_kind(backend),
         "labels": [],
         "label_scores_json": None,
         "caption": None,
@@ -108,6 +112,7 @@ def caption_with_baseline(
                 **cached,
                 "image_id": image.image_id,
                 "batch": image.batch,
+                "model_kind": "baseline",
                 "cache_hit": True,
                 "is_training_batch": is_training_batch,
                 "response_mode": cached.get("response_mode", "scores"),
@@ -133,6 +138,7 @@ def caption_with_baseline(
                 "batch": image.batch,
                 "model": model_id,
                 "backend": "baseline",
+                "model_kind": "baseline",
                 "labels": labels,
                 "label_scores_json": json.dumps(scores, sort_keys=True),
                 "caption": template_caption(labels, label_names),
@@ -149,6 +155,6 @@ def caption_with_baseline(
                 "n_dropped_labels": 0,
                 "flags": [],
             }
-            cache.put(key, {k: v for k, v in row.items() if k != "flags"})
+            cache.put(key, {k: v for k, v in row.items() if k not in ("flags", "model_kind")})
             rows[image.image_id] = row
     return [rows[image.image_id] for image in images], len(pending)
