@@ -100,6 +100,22 @@ def _expand_twins(
     return best_scores[group], best_rows[group]
 
 
+def canonical_similarities(left: np.ndarray, right: np.ndarray, decimals: int = SIMILARITY_DECIMALS) -> np.ndarray:
+    """Rounded inner products of unit rows `left` with unit rows `right`, exactly as `symmetric_top` ranks them."""
+    from workbench_dagster.networks.top_k_heaps import canonical_round
+
+    left = np.ascontiguousarray(left, dtype=np.float32)
+    right = np.ascontiguousarray(right, dtype=np.float32)
+    wide = right.astype(np.float64)
+    out = np.empty((len(left), len(right)), dtype=np.float32)
+    for start in range(0, len(left), PRODUCT_BLOCK):
+        part = left[start : start + PRODUCT_BLOCK]
+        out[start : start + len(part)] = canonical_round(
+            part.astype(np.float64) @ wide.T, part, right, 10.0**decimals
+        )
+    return out
+
+
 def best_first(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's entries ordered by similarity, highest first, then by index."""
     order = np.lexsort((ids, -sims), axis=1)
@@ -122,14 +138,18 @@ def symmetric_top(
     single-threaded BLAS and heaps of its own, merged at the end; numba's kernels and
     numpy's product both release the GIL. Equal products are ranked by index; identical
     vectors do not always get equal products (BLAS rounds by tile position), which is why
-    `exact_neighbours` groups them first. With `decimals`, products are rounded before they
-    are ranked. Calls in one process take turns: the BLAS thread
+    `exact_neighbours` groups them first. With `decimals`, products are computed in float64
+    and rounded before they are ranked (`top_k_heaps.canonical_round`), so a pair has the
+    same similarity whatever block it sat in, and an incremental search of new rows against
+    all (`canonical_similarities`) agrees with this one bit for bit. Calls in one process take turns: the BLAS thread
     limit is process-wide, and overlapping calls would restore it out of order.
     Returns (similarities, indices), each n x want.
     """
-    from workbench_dagster.networks.top_k_heaps import empty_heaps, feed_block, merge_heaps
+    from workbench_dagster.networks.top_k_heaps import canonical_round, empty_heaps, feed_block, merge_heaps
 
     unit = np.ascontiguousarray(unit, dtype=np.float32)
+    wide = unit.astype(np.float64) if decimals is not None else unit  # see top_k_heaps.canonical_round
+    scale = 10.0**decimals if decimals is not None else 1.0
     n = unit.shape[0]
     starts = range(0, n, block)
     pairs = [(a, b) for a in starts for b in starts if b > a] + [
@@ -149,9 +169,15 @@ def symmetric_top(
                     a, b = tasks.get_nowait()
                 except queue.Empty:
                     return
-                products = unit[a : a + block] @ unit[b : b + block].T
-                if decimals is not None:
-                    np.round(products, decimals, out=products)
+                if decimals is None:
+                    products = unit[a : a + block] @ unit[b : b + block].T
+                else:
+                    products = canonical_round(
+                        wide[a : a + block] @ wide[b : b + block].T,
+                        unit[a : a + block],
+                        unit[b : b + block],
+                        scale,
+                    )
                 feed_block(products, a, b, *heap, b != a)
         except BaseException:
             failed.set()  # the other workers stop at their next block

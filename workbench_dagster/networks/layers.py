@@ -55,12 +55,21 @@ def layer_graphs(
         return adj
 
     layers = {"label": label_jaccard_graph(label_sets, labels, k=settings.k)}
-    captions = embeddings[embeddings["source"] == "caption"].drop_duplicates("image_id")
-    layers["caption"] = knn(_stack(ids, dict(zip(captions["image_id"], captions["vector"]))))
-    layers["comment"] = knn(_stack(ids, _mean_vectors(embeddings, "comment")))
-    if visual:
-        layers["visual"] = knn(_stack(ids, visual))
+    for name, vectors in vector_layers(ids, embeddings, visual).items():
+        layers[name] = knn(vectors)
     return layers
+
+
+def vector_layers(ids: list[str], embeddings: pd.DataFrame, visual: dict | None = None) -> dict[str, np.ndarray]:
+    """Each vector layer's n x dim matrix on the node order: caption, comment (mean per image), visual when given."""
+    captions = embeddings[embeddings["source"] == "caption"].drop_duplicates("image_id")
+    out = {
+        "caption": _stack(ids, dict(zip(captions["image_id"], captions["vector"]))),
+        "comment": _stack(ids, _mean_vectors(embeddings, "comment")),
+    }
+    if visual:
+        out["visual"] = _stack(ids, visual)
+    return out
 
 
 def baseline_visual_features(

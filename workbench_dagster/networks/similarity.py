@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
 from workbench_dagster.networks.knn import SIMILARITY_DECIMALS, approximate_neighbours, exact_neighbours
+from workbench_dagster.networks.neighbour_lists import PAD, flat, padded
 
 
 def knn_similarity_graph(
@@ -35,21 +36,45 @@ def knn_similarity_graph(
     the other among its k nearest (max symmetrisation), so hubs do not lose their edges to
     nodes that rank them lower.
     """
-    x = np.asarray(vectors, dtype=np.float32)
+    x = unit_rows(vectors)
     n = x.shape[0]
     k = min(k, n - 1)
     if n == 0 or k <= 0:
         return sp.csr_matrix((n, n), dtype=np.float64)
-    x = np.ascontiguousarray(normalize(x.reshape(n, -1)), dtype=np.float32)
     if approximate_above is not None and n > approximate_above:
         rows, cols, sims = approximate_neighbours(x, k, seed)
     else:
         rows, cols, sims = exact_neighbours(x, k)
+    return knn_adjacency(n, rows, cols, sims, min_similarity)
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """The rows scaled to unit length (zero rows stay zero) in contiguous float32: what the kNN search compares."""
+    x = np.asarray(vectors, dtype=np.float32)
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros((0, x.shape[1] if x.ndim > 1 else 0), dtype=np.float32)
+    return np.ascontiguousarray(normalize(x.reshape(n, -1)), dtype=np.float32)
+
+
+def knn_adjacency(
+    n: int, rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, min_similarity: float
+) -> sp.csr_matrix:
+    """The symmetric graph of neighbour lists (rows[i] has cols[i] at sims[i], rounded to SIMILARITY_DECIMALS)."""
     keep = (sims >= min_similarity) & (sims > 0)  # sims are rounded to SIMILARITY_DECIMALS (knn.py)
     # the float64 nearest to the rounded decimal; float32 puts twins at 1 + 1e-7
     weights = np.minimum(np.round(sims[keep].astype(np.float64), SIMILARITY_DECIMALS), 1.0)
-    adj = sp.csr_matrix((weights, (rows[keep], cols[keep])), shape=(n, n))
-    return adj.maximum(adj.T).tocsr()
+    return symmetric_max(n, rows[keep], cols[keep], weights)
+
+
+def symmetric_max(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
+    """Edge (i, j) when either list holds the other, at the larger weight; canonical CSR (sorted indices),
+    so that graphs built from the same lists in another order are the same arrays."""
+    adj = sp.csr_matrix((weights, (rows, cols)), shape=(n, n))
+    out = adj.maximum(adj.T).tocsr()
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
 
 
 def label_jaccard_graph(
@@ -71,27 +96,57 @@ def label_jaccard_graph(
     (or with k >= n - 1) every overlapping pair is kept, image by image (block x n entries
     at most `block_entries`), which is for small graphs only.
     """
+    nb, jac = label_lists(label_sets, labels, k, block_entries)
+    return label_adjacency(nb, jac, min_jaccard)
+
+
+def label_groups(label_sets: list[list[str]], labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's distinct set (numbered by first image, labels outside `labels` ignored) and the
+    sets' U x labels float32 indicator."""
     known = set(labels)
-    binarizer = MultiLabelBinarizer(classes=list(labels), sparse_output=True)
-    n = len(label_sets)
-    if n == 0:
-        return sp.csr_matrix((0, 0), dtype=np.float64)
     group_of: dict[frozenset, int] = {}  # set -> id, in order of first image: ids order sets by earliest image
     group = np.fromiter(
         (group_of.setdefault(frozenset(lab for lab in s if lab in known), len(group_of)) for s in label_sets),
         dtype=np.int64,
-        count=n,
+        count=len(label_sets),
     )
-    x = binarizer.fit_transform(list(group_of)).astype(np.float32).toarray()  # U x labels
-    keep_k = n - 1 if k is None else min(k, n - 1)
-    if keep_k <= 0:
-        return sp.csr_matrix((n, n), dtype=np.float64)
+    binarizer = MultiLabelBinarizer(classes=list(labels), sparse_output=True)
+    return group, binarizer.fit_transform(list(group_of)).astype(np.float32).toarray()
+
+
+def pair_jaccard(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaccard of the sets x[a] and x[b] (indicator rows), as the searches compute it: int / int in float64."""
+    inter = np.einsum("ij,ij->i", x[a], x[b]).astype(np.int64)  # small integers: exact in float32
+    union = x[a].sum(axis=1).astype(np.int64) + x[b].sum(axis=1).astype(np.int64) - inter
+    return np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
+
+
+def label_lists(
+    label_sets: list[list[str]], labels: list[str], k: int | None, block_entries: int = 1 << 24
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's best min(k, n - 1) others with a positive Jaccard, ranked (neighbour_lists.py),
+    with their float64 Jaccard: the lists `label_jaccard_graph` is made of."""
+    n = len(label_sets)
+    keep_k = max(0, n - 1 if k is None else min(k, n - 1))
+    if n == 0 or keep_k == 0:
+        return np.full((n, 0), PAD, dtype=np.int64), np.full((n, 0), -np.inf)
+    group, x = label_groups(label_sets, labels)
     if keep_k >= n - 1:
-        return _all_overlapping_pairs(x[group], min_jaccard, block_entries)
-    rows, cols, weights = _top_k_by_set(x, group, keep_k, block_entries)
+        pairs = _all_overlapping_pairs(x[group], 0.0, block_entries).tocoo()
+        rows, cols = pairs.row.astype(np.int64), pairs.col.astype(np.int64)
+    else:
+        rows, cols, _ = _top_k_by_set(x, group, keep_k, block_entries)
+    jac = pair_jaccard(x, group[rows], group[cols])
+    ok = jac > 0
+    return padded(n, rows[ok], cols[ok], jac[ok], keep_k)
+
+
+def label_adjacency(nb: np.ndarray, jac: np.ndarray, min_jaccard: float = 0.0) -> sp.csr_matrix:
+    """The symmetric Jaccard graph of label lists; weights are the float32 Jaccard, as the search keeps them."""
+    rows, cols, values = flat(nb, jac)
+    weights = values.astype(np.float32)
     ok = (weights > 0) & (weights >= min_jaccard)
-    adj = sp.csr_matrix((weights[ok].astype(np.float64), (rows[ok], cols[ok])), shape=(n, n))
-    return adj.maximum(adj.T).tocsr()
+    return symmetric_max(nb.shape[0], rows[ok], cols[ok], weights[ok].astype(np.float64))
 
 
 _EXACT_FLOAT32_INT = 1 << 24  # float32 adds integers exactly while every partial sum stays within +-2^24

@@ -75,3 +75,29 @@ def merge_heaps(vals, ids, other_vals, other_ids) -> None:
 def empty_heaps(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Heaps of n rows whose k placeholders lose to any real entry (similarity -inf, index past the end)."""
     return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), n, dtype=np.int64)
+
+
+@numba.njit(nogil=True, cache=True)
+def canonical_round(products, left, right, scale) -> np.ndarray:
+    """float32 of round(left @ right.T, decimals) from a float64 BLAS block, the same wherever the pair sat.
+
+    BLAS sums an inner product in an order that depends on the pair's position in its tiles,
+    so the same pair can differ by a few float64 ulps between a full search and an
+    incremental one (10^-14 at most for unit rows of a few thousand entries). Rounding to
+    `decimals` (scale = 10^decimals) hides that except within 10^-12 of a rounding boundary,
+    a few pairs in a million: those are summed again here in index order from the float32
+    rows, whose products float64 holds exactly, so every pair gets one value whatever
+    search computed it. Values are then stored in float32 like the heaps compare them.
+    """
+    out = np.empty(products.shape, dtype=np.float32)
+    margin = 1e-12 * scale
+    for r in range(products.shape[0]):
+        for c in range(products.shape[1]):
+            y = products[r, c] * scale
+            if abs(y - np.floor(y) - 0.5) < margin:
+                total = 0.0
+                for e in range(left.shape[1]):
+                    total += np.float64(left[r, e]) * np.float64(right[c, e])
+                y = total * scale
+            out[r, c] = np.rint(y) / scale
+    return out

@@ -8,6 +8,8 @@ rows are the image-label bipartite graph.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -46,6 +48,46 @@ def build_semantic_graph(
         return pd.DataFrame(columns=EDGE_COLUMNS)
     label_sets = [list(x) for x in nodes["labels"]]
     layers = layer_graphs(ids, label_sets, embeddings, labels, settings, visual)
+    return _edge_table(model, ids, label_sets, layers, labels, settings)
+
+
+def build_semantic_graph_incremental(
+    model: str,
+    captions: pd.DataFrame,
+    embeddings: pd.DataFrame,
+    labels: list[str],
+    settings: GraphConfig,
+    visual: dict | None,
+    state_dir: Path,
+) -> tuple[pd.DataFrame, dict]:
+    """`build_semantic_graph`, with each layer grown from the neighbour lists of the last build kept in
+    `state_dir` when they allow (incremental.py), and a report of how each layer was built."""
+    from workbench_dagster.networks.incremental import layer_graphs_with_state
+
+    nodes = graph_nodes(captions)
+    ids = list(nodes["image_id"])
+    if not ids:
+        return pd.DataFrame(columns=EDGE_COLUMNS), {"mode": "full", "new_nodes": 0, "reasons": {"all": "no nodes"}}
+    label_sets = [list(x) for x in nodes["labels"]]
+    layers, per_layer = layer_graphs_with_state(ids, label_sets, embeddings, labels, settings, visual, state_dir)
+    full = {name: r["reason"] for name, r in per_layer.items() if r["mode"] == "full"}
+    report = {
+        "mode": "full" if full else "incremental",
+        "new_nodes": max(r.get("new_nodes", len(ids)) for r in per_layer.values()),
+        "reasons": full,
+        "layers": per_layer,
+    }
+    return _edge_table(model, ids, label_sets, layers, labels, settings), report
+
+
+def _edge_table(
+    model: str,
+    ids: list[str],
+    label_sets: list[list[str]],
+    layers: dict[str, sp.csr_matrix],
+    labels: list[str],
+    settings: GraphConfig,
+) -> pd.DataFrame:
     weights = settings.layer_weights.model_dump()
     ids_arr = np.asarray(ids, dtype=object)
     frames = [_variant_edges(model, variant, layers, weights, ids_arr) for variant in settings.variants]

@@ -1,0 +1,122 @@
+"""The neighbour lists of one similarity layer kept between builds, so that the next build can grow them.
+
+A state file (`<data_dir>/state/networks/<model>/<layer>.npz`, written whole or not at all)
+holds the layer's node ids in order, a fingerprint of each node's input (its unit vector,
+or its label set), the settings and code the lists were made with, and the ranked lists
+themselves (neighbour_lists.py). A later build may only merge into them when every old
+node is still there with the same fingerprint and nothing else changed; `reuse_check`
+says which, or why not, in words that go into the asset's metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from upath import UPath
+
+from workbench_dagster.networks.neighbour_lists import PAD
+from workbench_dagster.storage.atomic import write_bytes_atomic
+
+_CODE = ("knn.py", "top_k_heaps.py", "similarity.py", "neighbour_lists.py", "incremental.py", "neighbour_state.py")
+FORMAT = 1
+
+
+def code_fingerprint() -> str:
+    """A digest of the modules that decide what a list holds: lists made by other code are not reused."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name in _CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class LayerState:
+    ids: np.ndarray  # node ids, in node order
+    fingerprints: np.ndarray  # n x 16 uint8, one digest per node's input
+    settings: dict
+    neighbours: np.ndarray  # n x width int64 indices into ids, PAD where fewer
+    scores: np.ndarray  # n x width, -inf at PAD
+
+
+def row_fingerprints(rows) -> np.ndarray:
+    """A 16-byte digest per row: of a float row's bytes (-0.0 counted as 0.0) or of a string."""
+    out = np.empty((len(rows), 16), dtype=np.uint8)
+    for i, row in enumerate(rows):
+        data = row.encode() if isinstance(row, str) else (np.asarray(row) + 0.0).tobytes()
+        out[i] = np.frombuffer(hashlib.blake2b(data, digest_size=16).digest(), dtype=np.uint8)
+    return out
+
+
+def save(path: Path, state: LayerState) -> None:
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        format=np.int64(FORMAT),
+        ids=np.asarray(state.ids, dtype=str),
+        fingerprints=state.fingerprints,
+        settings=np.asarray(json.dumps(state.settings, sort_keys=True)),
+        neighbours=state.neighbours,
+        scores=state.scores,
+    )
+    write_bytes_atomic(UPath(str(path)), buffer.getvalue())
+
+
+class StateUnusable(Exception):
+    """The state cannot be merged into; the message says why (it ends up in metadata)."""
+
+
+def load(path: Path) -> LayerState:
+    if not Path(path).exists():
+        raise StateUnusable(f"no state at {path} (first build)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["format"]) != FORMAT:
+                raise StateUnusable(f"state {path} has format {int(f['format'])}, this code writes {FORMAT}")
+            state = LayerState(
+                f["ids"], f["fingerprints"], json.loads(str(f["settings"])), f["neighbours"], f["scores"]
+            )
+    except StateUnusable:
+        raise
+    except Exception as err:  # a torn or foreign file: whatever numpy or zipfile raise
+        raise StateUnusable(f"state {path} unreadable ({type(err).__name__}: {err})") from err
+    n = len(state.ids)
+    shapes_ok = (
+        state.fingerprints.shape == (n, 16)
+        and state.neighbours.ndim == 2
+        and state.neighbours.shape[0] == n
+        and state.scores.shape == state.neighbours.shape
+        and (n == 0 or (state.neighbours.min(initial=PAD) >= PAD and state.neighbours.max(initial=PAD) < n))
+    )
+    if not shapes_ok:
+        raise StateUnusable(f"state {path} inconsistent: arrays of {n} ids do not match their lists")
+    return state
+
+
+def reuse_check(state: LayerState, ids: list[str], fingerprints: np.ndarray, settings: dict) -> np.ndarray:
+    """Where each old node sits among `ids`, when the old lists can be grown; else StateUnusable.
+
+    Old nodes must keep their relative order (ids are sorted, so they do), so that ties,
+    broken by node index, rank the old nodes as before.
+    """
+    if state.settings != settings:
+        changed = sorted(
+            k for k in set(state.settings) | set(settings) if state.settings.get(k) != settings.get(k)
+        )
+        raise StateUnusable(f"settings changed: {', '.join(changed)}")
+    position = {node: i for i, node in enumerate(ids)}
+    old_ids = [str(i) for i in state.ids]
+    missing = [i for i in old_ids if i not in position]
+    if missing:
+        raise StateUnusable(f"{len(missing)} node(s) removed, e.g. {missing[0]}")
+    where = np.fromiter((position[i] for i in old_ids), dtype=np.int64, count=len(old_ids))
+    if len(where) > 1 and np.any(np.diff(where) <= 0):
+        raise StateUnusable("old nodes changed order")
+    changed = np.flatnonzero(np.any(fingerprints[where] != state.fingerprints, axis=1))
+    if len(changed):
+        raise StateUnusable(f"{len(changed)} node input(s) changed, e.g. {old_ids[changed[0]]}")
+    return where
