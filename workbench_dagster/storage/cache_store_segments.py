@@ -55,6 +55,7 @@ class SegmentStore(CacheStore):
         self.validate = validate
         self._index: dict[str, tuple[str, int]] | None = None
         self._segments: set[str] = set()
+        self._made = False  # the segments folder: made once, not checked per put
         self._decoded: OrderedDict[str, tuple[list, list]] = OrderedDict()
 
     def __getstate__(self) -> dict:
@@ -64,6 +65,10 @@ class SegmentStore(CacheStore):
         self.__init__(state["root"], legacy_suffix=state["legacy_suffix"], validate=state["validate"])
 
     def _list(self) -> list[str]:
+        """The segments now: the file system's listing cache is dropped first, or another process's
+        segments (and a compaction's deletions) would stay unseen for this object's life."""
+        with contextlib.suppress(AttributeError, NotImplementedError):
+            self.dir.fs.invalidate_cache(self.dir.path)
         if not self.dir.exists():
             return []
         return sorted(p.name for p in self.dir.iterdir() if p.name.endswith(".parquet"))
@@ -158,7 +163,9 @@ class SegmentStore(CacheStore):
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex}-n{len(rows)}.parquet"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        if not self._made:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._made = True
         (self.dir / name).write_bytes(buffer.getvalue())  # one PUT: the whole segment or nothing
         if self._index is not None:
             self._index.update((key, (name, row)) for row, key in enumerate(keys))
