@@ -17,6 +17,7 @@ from workbench_dagster.generation.procedural import RENDERER_VERSION
 from workbench_dagster.generation.reference_audit import audit_references, unbacked_reasons
 from workbench_dagster.scenario.batches import batch_prompts, comment_spec
 from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.scenario.fingerprint import LANDING
 from workbench_dagster.scenario.prompts import derive_seed
 from workbench_dagster.warehouse.table_rules import undecodable_images
 
@@ -170,11 +171,12 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
     prompt's for API comments; other backends' recipes live outside this code."""
     per_batch = {"partitions_def": BATCH_PARTITIONS}
     assets = [
-        stage_asset(STAGE, **per_batch, kinds={"python", "parquet"}, automation_condition=None)(prompts),
+        stage_asset(STAGE, **per_batch, kinds={"python", "parquet"}, sources=(LANDING,))(prompts),
         stage_asset(
             STAGE,
             **per_batch,
             kinds={"pillow", "parquet"},
+            sources=(LANDING,),
             code_version=code_version(
                 renderer=RENDERER_VERSION if config.images.backend == "procedural" else None
             ),

@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets._shared.metadata import preview
 from assets._shared.stage import stage_asset, stage_definitions
+from assets._shared.updates import update_metadata
 from resources.workbench import WorkbenchResource
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.warehouse.build import build_warehouse, query
@@ -31,6 +32,7 @@ def warehouse(context: dg.AssetExecutionContext, workbench: WorkbenchResource) -
             "build_order": built["order"],
             "leaderboard": preview(leaderboard, rows=20),
             "dagster/row_count": sum(built["models"].values()),
+            **update_metadata(context, cfg),
         }
     )
 

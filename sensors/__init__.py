@@ -1,1 +1,2 @@
-"""The landing and review sensors, and the nightly schedules: what starts runs, given the stage jobs."""
+"""What starts runs: the updates sensor (new batches, landing folders, review files, config and code
+changes) and the nightly safety-net schedule, both driven by one update plan."""

@@ -27,34 +27,28 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
     from resources.gpu import GpuResource
     from resources.parquet_io import ParquetIOManager
     from resources.workbench import WorkbenchResource
-    from sensors.landing import build_landing_sensor
-    from sensors.nightly import build_nightly_schedules
-    from sensors.reviews import build_review_sensor
+    from sensors.nightly import build_nightly_schedule
+    from sensors.updates import build_updates_sensor
 
     uses = dg.Definitions(
         resources={
             "workbench": WorkbenchResource(config_path=str(config.source_path)),
             "gpu": GpuResource(device=config.gpu.device, dtype=config.gpu.dtype),
             "io_manager": ParquetIOManager(
-                base_path=str(config.tables_dir), batches=config.batch_ids, landing_dir=str(config.landing_dir)
+                base_path=str(config.tables_dir),
+                batches=config.batch_ids,
+                landing_dir=str(config.landing_dir),
+                config_path=str(config.source_path),
             ),
         }
     )
-    stages = dg.Definitions.merge(build_stage_definitions(config), uses)
-    jobs = {job.name: job for job in stages.jobs}
+    stage_defs = build_stage_definitions(config)
+    stages = dg.Definitions.merge(stage_defs, uses)
+    # One plan drives what starts runs; no eager automation, which fired downstream once per upstream.
     starts = dg.Definitions(
-        sensors=[
-            build_landing_sensor(jobs["generation__batch"]),
-            build_review_sensor(jobs["reviews__batch"]),
-            # Running from the start, so eager assets follow a new batch without a click.
-            dg.AutomationConditionSensorDefinition(
-                "workbench_automation",
-                target=dg.AssetSelection.all(),
-                default_status=dg.DefaultSensorStatus.RUNNING,
-                description="Evaluates the assets' eager automation conditions.",
-            ),
-        ],
-        schedules=build_nightly_schedules(stages),
+        sensors=[build_updates_sensor(stage_defs, list(stages.jobs))],
+        schedules=[build_nightly_schedule(stage_defs, list(stages.jobs))],
+        executor=dg.in_process_executor,
     )
     return dg.Definitions.merge(stages, starts)
 

@@ -68,6 +68,17 @@ def batch_of(partitions_def: dg.PartitionsDefinition | None, key) -> str | None:
     return str(key) if partitions_def == BATCH_PARTITIONS else None
 
 
+def model_of(partitions_def: dg.PartitionsDefinition | None, key) -> str | None:
+    """The model a partition key names, or None for a shape without models."""
+    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
+        if not isinstance(key, dg.MultiPartitionKey):
+            key = partitions_def.get_partition_key_from_str(key)
+        return key.keys_by_dimension.get("model")
+    if partitions_def is None or partitions_def == BATCH_PARTITIONS:
+        return None
+    return str(key)
+
+
 def is_config_batch(config_batches: list[str], landing_dir: Path, batch: str) -> bool:
     """A batch of the config: named in it, or a folder of its landing area. A partition the instance
     holds for any other batch (another config's, one removed from the config) is never an input."""

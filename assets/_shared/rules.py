@@ -1,5 +1,6 @@
-"""Rules every stage applies the same way: when an asset follows its inputs, how a backend that
-cannot run here fails a run, and how a recipe's versions become a Dagster code version."""
+"""Rules every stage applies the same way: how a backend that cannot run here fails a run, and how a
+recipe's versions become a Dagster code version. (When an asset follows its inputs is the update
+plan's business: assets/_shared/updates.py.)"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,9 +8,6 @@ from contextlib import contextmanager
 import dagster as dg
 
 from workbench_dagster.backends.base import BackendUnavailable
-
-# New images and reviews flow through to the graph without a click; the automation sensor evaluates it.
-EAGER = dg.AutomationCondition.eager()
 
 
 @contextmanager

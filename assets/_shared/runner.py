@@ -1,14 +1,13 @@
 """The whole graph in process, job by job in graph order, for `make demo` and the end-to-end test.
 
-One run per partition key (a run cannot mix partitions definitions). Consecutive jobs of one shape
-share the run when every edge between them maps a key to itself, so a run never reads a partition
-it has yet to write. The call cache and the checkpoint fingerprints make a second pass cheap.
-Runs whose process died are released first (assets/_shared/instance.py).
-Operators use `dagster dev` instead.
+Only what the update plan says is missing or stale runs (assets/_shared/updates.py): a second
+pass with nothing changed runs nothing, and a new batch runs its own partitions and the corpus
+partitions that read it. One run per partition key (a run cannot mix partitions definitions).
+Consecutive jobs of one shape share the run when every edge between them maps a key to itself, so
+a run never reads a partition it has yet to write. Runs whose process died are released first
+(assets/_shared/instance.py). Operators use `dagster dev` instead.
 """
 
-import functools
-import operator
 import time
 from collections.abc import Callable
 
@@ -16,7 +15,9 @@ import dagster as dg
 
 from assets._shared.instance import release_dead_runs
 from assets._shared.jobs import StageJob, stage_jobs_in_order
-from assets._shared.partitions import BATCH_PARTITIONS, partition_keys
+from assets._shared.partitions import BATCH_PARTITIONS
+from assets._shared.updates import failed_blocking_checks, records, targets
+from workbench_dagster.freshness import plan_updates
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.storage.landing import scan_landing
 
@@ -59,29 +60,46 @@ def run_pipeline(
     config: WorkbenchConfig,
     log: Callable[[str], None] = print,
     log_level: str = "WARNING",
+    force: bool = False,
 ) -> list[dg.ExecuteInProcessResult]:
+    """Runs what is missing or stale, step by step (`force`: every partition, as a full rebuild)."""
     release_dead_runs(instance, log)  # a killed run's pool slot would block this one forever
     batches = register_batches(instance, config)
     runnable = [*defs.assets, *(defs.asset_checks or [])]
-    results = []
-    for step in run_steps(stage_jobs_in_order(defs), defs.resolve_asset_graph()):
-        selection = functools.reduce(operator.or_, (job.selection for job in step))
+    graph = defs.resolve_asset_graph()
+    results, skipped = [], 0
+    for step in run_steps(stage_jobs_in_order(defs), graph):
         names = ", ".join(job.name for job in step)
-        for key in partition_keys(step[0].partitions_def, batches):
+        with dg.partition_loading_context(dynamic_partitions_store=instance):
+            found = targets(defs, config, batches, jobs=step)
+        plan = plan_updates(
+            found, (lambda pair: None) if force else records(instance), failed_blocking_checks(defs, instance)
+        )
+        for pair, reason in plan.blocked.items():
+            log(f"  held back {pair}: blocking check failed on {reason}")
+        by_key: dict = {}
+        for item in plan.items:
+            by_key.setdefault(item.key, []).append(item)
+        skipped += len({t.key for t in found}) - len(by_key)
+        for key, items in by_key.items():
+            assets = [dg.AssetKey.from_user_string(a) for item in items for a in item.assets]
             started = time.perf_counter()
             result = dg.materialize(
                 runnable,
                 instance=instance,
                 resources=defs.resources,
-                selection=selection,
-                partition_key=str(key) if key is not None else None,
+                selection=dg.AssetSelection.assets(*assets),
+                partition_key=key,
                 tags={"workbench/jobs": names},
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
             failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+            why = sorted({r for item in items for r in item.reasons.values()})[0]
             log(
                 f"  {str(key or step[0].shape):<26} {time.perf_counter() - started:6.1f}s  {names}"
+                + (f"  ({len(assets)} asset(s): {why})" if not force else "")
                 + (f"  FAILED CHECKS: {failed_checks}" if failed_checks else "")
             )
             results.append(result)
+    log(f"  {len(results)} run(s); {skipped} partition run(s) skipped as up to date")
     return results
