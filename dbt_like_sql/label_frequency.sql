@@ -1,14 +1,21 @@
--- How often each model predicts a label against how often it is really there, counted over the
--- batches that model captioned so a model is never charged for batches it did not see.
-WITH predicted AS (
-    SELECT DISTINCT model, batch, image_id, unnest(labels) AS label
+-- How often each model predicts a label against how often it is really there, on the training batch and on held-out batches apart.
+-- Counted over the batches that model captioned, so a model is never charged for batches it did
+-- not see; `split` keeps the batch a baseline was trained on from flattering it, as the leaderboard does.
+WITH captions AS (
+    SELECT
+        *,
+        CASE WHEN coalesce(is_training_batch, false) THEN 'training' ELSE 'held_out' END AS split
     FROM mllm_captions
 ),
+predicted AS (
+    SELECT DISTINCT model, split, batch, image_id, unnest(labels) AS label
+    FROM captions
+),
 model_batches AS (
-    SELECT DISTINCT model, batch FROM mllm_captions
+    SELECT DISTINCT model, split, batch FROM captions
 ),
 reference AS (
-    SELECT DISTINCT mb.model, p.batch, p.image_id, p.label
+    SELECT DISTINCT mb.model, mb.split, p.batch, p.image_id, p.label
     FROM model_batches AS mb
     JOIN (SELECT batch, image_id, unnest(reference_labels) AS label FROM prompts) AS p
         ON p.batch = mb.batch
@@ -16,6 +23,7 @@ reference AS (
 counts AS (
     SELECT
         coalesce(p.model, r.model) AS model,
+        coalesce(p.split, r.split) AS split,
         coalesce(p.label, r.label) AS label,
         count(p.image_id)          AS n_predicted,
         count(r.image_id)          AS n_reference,
@@ -27,6 +35,7 @@ counts AS (
 )
 SELECT
     model,
+    split,
     label,
     n_predicted,
     n_reference,
@@ -35,4 +44,4 @@ SELECT
     n_both / nullif(n_predicted, 0) AS precision,
     n_both / nullif(n_reference, 0) AS recall
 FROM counts
-ORDER BY model, n_reference DESC, label
+ORDER BY model, split, n_reference DESC, label

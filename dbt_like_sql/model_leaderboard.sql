@@ -1,11 +1,11 @@
--- One row per model over the held-out batches only: training batches flatter a fitted baseline.
+-- One row per model over the held-out batches only (training batches flatter a fitted baseline), with its kind: baseline, api or local_vlm.
 -- Scores are averaged weighted by n_scored so a small batch cannot swing the ranking. A batch with no
 -- scored image (a landing folder: no reference labels) is not one the scores rest on, so it is not counted.
 WITH scores AS (
     SELECT
         model,
         count(DISTINCT batch) FILTER (WHERE n_scored > 0) AS n_batches,
-        sum(n_scored)                            AS n_images,
+        sum(n_scored)::BIGINT                    AS n_images,
         weighted_avg(f1_micro, n_scored)         AS f1_micro,
         weighted_avg(f1_macro, n_scored)         AS f1_macro,
         weighted_avg(subset_accuracy, n_scored)  AS subset_accuracy,
@@ -41,12 +41,13 @@ beats AS (
 calls AS (
     SELECT
         model,
+        string_agg(DISTINCT model_kind, ', ' ORDER BY model_kind)  AS model_kind,
         count(*)                                                   AS n_captions,
         count(*) FILTER (WHERE parse_status IN ('invalid', 'error')) AS n_failures,
         count(*) FILTER (WHERE cache_hit)                          AS n_cache_hits,
         sum(cost_usd)                                              AS total_cost_usd,
         avg(latency_ms)                                            AS mean_latency_ms,
-        sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) AS total_tokens
+        sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))::BIGINT AS total_tokens
     FROM mllm_captions
     WHERE NOT coalesce(is_training_batch, false)
     GROUP BY model
@@ -54,6 +55,7 @@ calls AS (
 SELECT
     rank() OVER (ORDER BY coalesce(i.f1_micro, s.f1_micro) DESC NULLS LAST) AS rank,
     model,
+    c.model_kind,
     s.n_batches,
     s.n_images,
     coalesce(i.f1_micro, s.f1_micro) AS f1_micro,

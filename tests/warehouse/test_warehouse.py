@@ -44,9 +44,13 @@ def test_repository_models_build_with_expected_contents(tables: Path, tmp_path: 
     result = build_warehouse(tables, REPO_SQL, tmp_path / "warehouse.duckdb")
 
     assert result["models"] == {
+        "caption_examples": 4,  # one captioned held-out image per model, showing two labels: best only
+        "comments_by_language": 0,  # no comments: an empty typed table, not a missing one
         "community_summary": 2,
         "image_overview": 8,
-        "label_frequency": 6,
+        "label_confusion": 8,
+        "label_frequency": 12,
+        "model_margins": 1,
         "model_leaderboard": 2,
     }
     board = query(result["path"], "SELECT * FROM model_leaderboard ORDER BY rank")
@@ -61,11 +65,14 @@ def test_repository_models_build_with_expected_contents(tables: Path, tmp_path: 
     assert board["significantly_beats"].iloc[0] == "m_bad" and pd.isna(board["significantly_beats"].iloc[1])
     assert board["caption_cosine"].isna().all() and board["caption_bertscore"].isna().all()
 
-    labels = query(result["path"], "SELECT * FROM label_frequency WHERE model = 'm_bad' ORDER BY label")
+    assert board["model_kind"].tolist() == ["baseline", "api"]
+    labels = query(
+        result["path"], "SELECT * FROM label_frequency WHERE model = 'm_bad' AND split = 'held_out' ORDER BY label"
+    )
     assert labels[["label", "n_predicted", "n_reference", "n_both"]].to_dict("records") == [
-        {"label": "cat", "n_predicted": 0, "n_reference": 2, "n_both": 0},
-        {"label": "dog", "n_predicted": 2, "n_reference": 2, "n_both": 0},
-        {"label": "sofa", "n_predicted": 0, "n_reference": 2, "n_both": 0},
+        {"label": "cat", "n_predicted": 0, "n_reference": 1, "n_both": 0},
+        {"label": "dog", "n_predicted": 1, "n_reference": 1, "n_both": 0},
+        {"label": "sofa", "n_predicted": 0, "n_reference": 1, "n_both": 0},
     ]
     overview = query(result["path"], "SELECT * FROM image_overview WHERE model = 'm_good' AND image_id = 'b2-i1'")
     row = overview.iloc[0]
@@ -89,7 +96,8 @@ def test_models_are_built_after_the_models_they_read(tables: Path, tmp_path: Pat
     assert meta["built_at"].notna().all()
     assert meta.set_index("name").loc["a_top", "kind"] == "model"
     assert list(meta.set_index("name").loc["a_top", "depends_on"]) == ["z_base"]
-    assert set(meta["name"]) == set(result["views"]) | set(result["models"])
+    assert set(meta["name"]) == set(result["tables"]) | set(result["empty"]) | set(result["models"])
+    assert set(meta.loc[meta["kind"] == "empty table", "name"]) == set(result["empty"])
 
 
 def test_cycle_names_the_files(tables: Path, tmp_path: Path) -> None:

@@ -1,4 +1,13 @@
-"""A DuckDB file analysts can open: views over every asset's Parquet, SQL models as tables.
+"""A DuckDB file analysts can open: every asset's Parquet as a typed table, SQL models as tables.
+
+Everything is materialised, nothing is a view onto files: DuckDB resolves a relative path in a view
+against the reading process's working folder, not the database file's, so a view-based file opens
+only from where it was built (absolute paths) or from its own folder (relative ones), and never in a
+client such as the DuckDB CLI started elsewhere. A file of tables opens anywhere, moved, zipped or
+alone, and its tables and marts are one consistent snapshot. Path columns (table_schemas.PATH_COLUMNS)
+are stored relative to data_dir; `open_warehouse` points DuckDB's file search path at data_dir, so
+`read_blob(uri)` finds an image wherever the folder now lies. Every column has its declared type
+(table_schemas.py), also in empty tables.
 
 The file is rebuilt from scratch into a temporary name and renamed over the old one. On Linux a
 reader that has the old file open keeps its inode and goes on reading the old data, and the
@@ -6,9 +15,6 @@ build never waits on the reader's lock. A reader in another process sees the new
 same process DuckDB hands a plain `duckdb.connect(path)` the database it already holds open for
 that path, so the old build, until every connection to it is closed. `open_warehouse` attaches
 the file instead, which always opens the build currently at the path.
-
-Views read the Parquet files lazily, so they always show the current tables; models are
-snapshots taken at build time.
 """
 
 from __future__ import annotations
@@ -25,8 +31,11 @@ import sqlglot
 from sqlglot import exp
 
 from workbench_dagster.errors import WorkbenchConfigError
+from workbench_dagster.warehouse.table_schemas import DESCRIPTIONS, PATH_COLUMNS, SCHEMAS
 
 META_TABLE = "_workbench_meta"
+CATALOG_TABLE = "_catalog"
+PATHS_TABLE = "_workbench_paths"
 
 
 class WarehouseError(WorkbenchConfigError):
@@ -101,7 +110,7 @@ def _build_order(files: dict[str, Path], deps: dict[str, set[str]], views: set[s
     return order
 
 
-def _view_sources(tables_dir: Path) -> dict[str, Path]:
+def _table_sources(tables_dir: Path) -> dict[str, Path]:
     """Asset folders holding Parquet; dot- and underscore-folders are scratch space, not assets."""
     tables_dir = Path(tables_dir)
     if not tables_dir.is_dir():
@@ -122,27 +131,91 @@ def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0]
 
 
+def _relative_path(column: str, data_dir: Path) -> str:
+    """A path column as a path relative to data_dir where it points under it; any other value (an
+    s3:// uri, a store outside data_dir) is kept as written."""
+    prefix = _literal(str(data_dir) + os.sep)
+    quoted = _quote(column)
+    return f"CASE WHEN starts_with({quoted}, {prefix}) THEN {quoted}[length({prefix}) + 1:] ELSE {quoted} END"
+
+
+def _typed_select(name: str, present: dict[str, str], data_dir: Path) -> str:
+    """The select list giving every declared column its declared type, null where no file has it;
+    undeclared columns keep their Parquet type, and one Parquet could not type (all nulls) is VARCHAR."""
+    declared = SCHEMAS.get(name, {})
+    parts = []
+    for column, type_ in [*declared.items(), *((c, t) for c, t in present.items() if c not in declared)]:
+        if column not in present:
+            parts.append(f"CAST(NULL AS {type_}) AS {_quote(column)}")
+            continue
+        if type_ == '"NULL"':
+            type_ = "VARCHAR"
+        value = _relative_path(column, data_dir) if column in PATH_COLUMNS else _quote(column)
+        parts.append(f"CAST({value} AS {type_}) AS {_quote(column)}")
+    return ",\n    ".join(parts)
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, name: str, source: Path, data_dir: Path) -> int:
+    """One asset's Parquet files materialised as a typed table: the file then opens from any folder
+    and any client, since nothing in it points at a file."""
+    pattern = _literal(str(source if source.is_file() else source / "**" / "*.parquet"))  # `**` matches depth 0
+    reader = f"read_parquet({pattern}, union_by_name = true, hive_partitioning = false)"
+    try:
+        present = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+        con.execute(
+            f"CREATE TABLE {_quote(name)} AS SELECT\n    {_typed_select(name, present, data_dir)}\nFROM {reader}"
+        )
+    except duckdb.Error as exc:
+        raise WarehouseError(f"{source}: cannot load table '{name}' from its Parquet files: {exc}") from None
+    return _count(con, name)
+
+
+def _empty_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """A declared table no asset has written yet: present with its types, so a mart or a query on it
+    finds no rows rather than no table."""
+    columns = ", ".join(f"{_quote(c)} {t}" for c, t in SCHEMAS[name].items())
+    con.execute(f"CREATE TABLE {_quote(name)} ({columns})")
+
+
+def _description(path: Path) -> str | None:
+    """A mart's one-line description: the first line of its SQL file, when that is a `--` comment."""
+    first = path.read_text(encoding="utf-8").lstrip().splitlines()[:1]
+    return first[0].lstrip("-").strip() if first and first[0].startswith("--") else None
+
+
+def _untyped_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    return con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND data_type IN ('\"NULL\"', 'HUGEINT') "
+        "ORDER BY table_name, ordinal_position"
+    ).fetchall()
+
+
+def _check_types(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
+    """A mart column typed NULL breaks a union or a typed client, and HUGEINT (what sum() of a BIGINT
+    gives) arrives in pandas as a float: both fail the build naming the file and column."""
+    bad = _untyped_columns(con)
+    if bad:
+        raise WarehouseError(
+            "; ".join(
+                f"{files.get(table, table)}: column '{column}' of '{table}' is typed {type_}; "
+                "cast it (a count to BIGINT, a null to its type)"
+                for table, column, type_ in bad
+            )
+        )
+
+
 def _populate(
     con: duckdb.DuckDBPyConnection,
     sources: dict[str, Path],
     files: dict[str, Path],
-    deps: dict[str, set[str]],
     order: list[str],
-    built_at: datetime,
-) -> tuple[dict[str, int], dict[str, int]]:
-    views: dict[str, int] = {}
-    for name, folder in sources.items():
-        pattern = _literal(
-            str(folder if folder.is_file() else folder / "**" / "*.parquet")
-        )  # `**` also matches files directly in folder
-        try:
-            con.execute(
-                f"CREATE VIEW {_quote(name)} AS SELECT * FROM "
-                f"read_parquet({pattern}, union_by_name = true, hive_partitioning = false)"
-            )
-            views[name] = _count(con, name)
-        except duckdb.Error as exc:
-            raise WarehouseError(f"{folder}: cannot read table '{name}' from its Parquet files: {exc}") from None
+    data_dir: Path,
+) -> tuple[dict[str, int], list[str], dict[str, int]]:
+    tables = {name: _load_table(con, name, source, data_dir) for name, source in sources.items()}
+    empty = sorted(set(SCHEMAS) - set(tables))
+    for name in empty:
+        _empty_table(con, name)
     models: dict[str, int] = {}
     for name in order:
         try:
@@ -150,31 +223,63 @@ def _populate(
         except duckdb.Error as exc:
             raise WarehouseError(f"{files[name]}: model '{name}' failed in DuckDB: {exc}") from None
         models[name] = _count(con, name)
+    _check_types(con, files)
+    return tables, empty, models
+
+
+def _relative_to(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def _write_meta(con, sources, files, deps, counts, data_dir: Path, target_dir: Path, built_at: datetime) -> None:
+    """_workbench_meta (what each table was built from, paths relative to data_dir or the SQL folder's
+    parent), _catalog (what each table is, one line each) and _workbench_paths (where data_dir lies
+    from the warehouse's folder, for open_warehouse)."""
+    tables, empty, models = counts
     con.execute(
         f"CREATE TABLE {META_TABLE} (name VARCHAR, kind VARCHAR, row_count BIGINT, source VARCHAR, "
         "depends_on VARCHAR[], built_at TIMESTAMPTZ)"
     )
-    rows = [(n, "view", c, str(sources[n]), [], built_at) for n, c in views.items()]
-    rows += [(n, "model", c, str(files[n]), sorted(deps[n]), built_at) for n, c in models.items()]
-    if rows:
-        con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?)", rows)
-    return views, models
+    rows = [(n, "table", c, _relative_to(sources[n], data_dir), [], built_at) for n, c in tables.items()]
+    rows += [(n, "empty table", 0, None, [], built_at) for n in empty]
+    rows += [
+        (n, "model", c, f"{files[n].parent.name}/{files[n].name}", sorted(deps[n]), built_at)
+        for n, c in models.items()
+    ]
+    con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.execute(
+        f"CREATE TABLE {CATALOG_TABLE} (name VARCHAR, kind VARCHAR, description VARCHAR, row_count BIGINT)"
+    )
+    catalog = [(n, "table", DESCRIPTIONS.get(n), c) for n, c in tables.items()]
+    catalog += [(n, "table", DESCRIPTIONS[n], 0) for n in empty]
+    catalog += [(n, "mart", _description(files[n]), c) for n, c in models.items()]
+    catalog += [
+        (META_TABLE, "meta", "One row per table: what it was built from, when, and what it reads.", len(rows)),
+        (CATALOG_TABLE, "meta", "One row per table: what a row of it is.", len(catalog) + 3),
+        (PATHS_TABLE, "meta", "Where data_dir lies from the warehouse's folder: relative paths resolve there.", 1),
+    ]
+    con.executemany(f"INSERT INTO {CATALOG_TABLE} VALUES (?, ?, ?, ?)", sorted(catalog))
+    con.execute(f"CREATE TABLE {PATHS_TABLE} (data_dir VARCHAR)")
+    con.execute(f"INSERT INTO {PATHS_TABLE} VALUES (?)", [_relative_to(data_dir, target_dir)])
 
 
-def build_warehouse(tables_dir: Path, sql_dir: Path, target: Path) -> dict:
-    """Every model is checked before anything is written, so a bad SQL file leaves the old file alone."""
+def build_warehouse(tables_dir: Path, sql_dir: Path, target: Path, data_dir: Path | None = None) -> dict:
+    """Every model is checked before anything is written, so a bad SQL file leaves the old file alone.
+    `data_dir` (default: tables_dir's parent) is what path columns are made relative to."""
     target = Path(target).resolve()
-    sources = _view_sources(tables_dir)
+    data_dir = Path(data_dir or Path(tables_dir).parent).resolve()
+    sources = _table_sources(tables_dir)
     files = _sql_files(sql_dir)
     deps = {name: _references(path) for name, path in files.items()}
-    order = _build_order(files, deps, set(sources))
+    order = _build_order(files, deps, set(sources) | set(SCHEMAS))
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     built_at = datetime.now(UTC)
     try:
         with duckdb.connect(str(tmp)) as con:
-            views, models = _populate(con, sources, files, deps, order, built_at)
+            counts = _populate(con, sources, files, order, data_dir)
+            _write_meta(con, sources, files, deps, counts, data_dir, target.parent, built_at)
             con.execute("CHECKPOINT")
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
@@ -182,9 +287,12 @@ def build_warehouse(tables_dir: Path, sql_dir: Path, target: Path) -> dict:
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
+    tables, empty, models = counts
     return {
         "path": str(target),
-        "views": views,
+        "tables": tables,
+        "views": tables,  # the name before tables were materialised (issue 14); same dict
+        "empty": empty,
         "models": models,
         "order": order,
         "built_at": built_at.isoformat(),
@@ -195,11 +303,21 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the build at `path` now, even while this process holds a connection
     to an older one: DuckDB caches one database per path in a process, and ATTACH from a fresh
     in-memory database bypasses that cache. The connection keeps the build it opened; open another
-    to see a later one."""
+    to see a later one. Relative paths (an image's uri) resolve against data_dir as the build
+    recorded it from the file's folder, then against that folder."""
+    path = Path(path).resolve()
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH {_literal(str(Path(path).resolve()))} AS warehouse (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(str(path))} AS warehouse (READ_ONLY)")
         con.execute("USE warehouse")
+        folders = [path.parent]
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'warehouse' AND table_name = ?",
+            [PATHS_TABLE],
+        ).fetchone()[0]:
+            (relative,) = con.execute(f"SELECT data_dir FROM {PATHS_TABLE}").fetchone()
+            folders.insert(0, (path.parent / relative).resolve())
+        con.execute(f"SET file_search_path = {_literal(','.join(str(f) for f in folders))}")
     except duckdb.Error:
         con.close()
         raise
