@@ -18,7 +18,7 @@ from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
 from workbench_dagster.backends import make_backend
-from workbench_dagster.captioning.answer_flags import FLAGS_VERSION, flag_captions, flag_counts
+from workbench_dagster.captioning.answer_flags import CAPTION_FLAGS, FLAGS_VERSION, flag_captions, flag_counts
 from workbench_dagster.captioning.baseline import RECIPE_VERSION
 from workbench_dagster.captioning.baseline_registry import REGISTRY_COLUMNS, ensure_baseline
 from workbench_dagster.captioning.batch_flags import (
@@ -216,14 +216,13 @@ def caption_flags(
             f"far_from_others not judged for {statuses['too_few_other_captions']} captions of {context.partition_key}: "
             f"it needs captions by at least {MIN_OTHER_CAPTIONS + 1} models of an image"
         )
-    flagged = df[[len(f) > 0 for f in df["flags"]]]
     columns = ["model", "image_id", "flags", "similarity_to_others", "others_agreement", "far_status"]
     return dg.Output(
         df,
         metadata=table_metadata(
             df,
             columns,
-            flagged=preview(flagged.assign(flags=[", ".join(f) for f in flagged["flags"]]), columns=columns),
+            flagged=preview(_flagged_rows(df), columns=columns),
             flags=flag_counts(df["flags"], BATCH_FLAGS),
             far_status=statuses,
             far_from_others_margin=margin,
@@ -232,57 +231,57 @@ def caption_flags(
     )
 
 
-def _no_flagged_batch_captions(asset_def: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+def _flagged_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows carrying a flag, their flags joined for a preview."""
+    flagged = df[[len(f) > 0 for f in df["flags"]]]
+    return flagged.assign(flags=[", ".join(f) for f in flagged["flags"]])
+
+
+def _flag_check(asset_def, name: str, description: str, known, columns: list[str], extra=lambda df: {}):
+    """A warning check counting each flag of a table's `flags` column; the rows are kept either way."""
+
     @dg.asset_check(
         asset=asset_def,
-        name="no_flagged_batch_captions",
-        description="Warns when a batch's captions are flagged (instruction-like, wrong language, far from the "
-        "image's other captions), with counts per flag and how many captions could not be judged for distance.",
+        name=name,
+        description=description,
         blocking=False,
         partitions_def=asset_def.partitions_def,
     )
-    def _check(caption_flags: pd.DataFrame) -> dg.AssetCheckResult:
-        counts = flag_counts(caption_flags["flags"], BATCH_FLAGS)
-        flagged = caption_flags[[len(f) > 0 for f in caption_flags["flags"]]]
-        flagged = flagged.assign(flags=[", ".join(f) for f in flagged["flags"]])
+    def _check(table: pd.DataFrame) -> dg.AssetCheckResult:
+        counts = flag_counts(table["flags"], known)
         return dg.AssetCheckResult(
             passed=counts["flagged_rows"] == 0,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 **counts,
-                **{f"far_status_{k}": v for k, v in status_counts(caption_flags).items()},
-                "flagged": preview(
-                    flagged, rows=10, columns=["model", "image_id", "flags", "similarity_to_others"]
-                ),
+                **extra(table),
+                "flagged": preview(_flagged_rows(table), rows=10, columns=columns),
             },
         )
 
     return _check
 
 
-def _no_flagged_captions(asset_def: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset_def,
-        name="no_flagged_captions",
-        description="Warns when captions are flagged (instruction-like text, a language not the scenario's): "
-        "they are kept, counted here and left out of community keywords.",
-        blocking=False,
-        partitions_def=asset_def.partitions_def,
-    )
-    def _check(mllm_captions: pd.DataFrame) -> dg.AssetCheckResult:
-        counts = flag_counts(mllm_captions["flags"])
-        flagged = mllm_captions[[len(f) > 0 for f in mllm_captions["flags"]]]
-        flagged = flagged.assign(flags=[", ".join(f) for f in flagged["flags"]])
-        return dg.AssetCheckResult(
-            passed=counts["flagged_rows"] == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                **counts,
-                "flagged": preview(flagged, rows=10, columns=["image_id", "flags", "caption"]),
-            },
-        )
-
-    return _check
+def _flag_checks(captions: dg.AssetsDefinition, batch_flags: dg.AssetsDefinition) -> list:
+    return [
+        _flag_check(
+            captions,
+            "no_flagged_captions",
+            "Warns when captions are flagged (instruction-like text, a language not the scenario's): "
+            "they are kept, counted here and left out of community keywords.",
+            CAPTION_FLAGS,
+            ["image_id", "flags", "caption"],
+        ),
+        _flag_check(
+            batch_flags,
+            "no_flagged_batch_captions",
+            "Warns when a batch's captions are flagged (instruction-like, wrong language, far from the image's "
+            "other captions), with counts per flag and how many captions could not be judged for distance.",
+            BATCH_FLAGS,
+            ["model", "image_id", "flags", "similarity_to_others"],
+            lambda table: {f"far_status_{k}": v for k, v in status_counts(table).items()},
+        ),
+    ]
 
 
 def definitions(config: WorkbenchConfig) -> dg.Definitions:
@@ -319,5 +318,5 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
         code_version=code_version(caption_flags=FLAGS_VERSION, batch_flags=BATCH_FLAGS_VERSION),
         ins={"mllm_captions": all_models, "embeddings": all_models},
     )(caption_flags)
-    checks = quietly(lambda: [_no_flagged_captions(captions), _no_flagged_batch_captions(batch_flags)])
+    checks = quietly(lambda: _flag_checks(captions, batch_flags))
     return stage_definitions(config, STAGE, [baseline, captions, batch_flags], checks=checks)
