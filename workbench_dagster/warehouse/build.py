@@ -36,6 +36,7 @@ from workbench_dagster.warehouse.table_schemas import DESCRIPTIONS, PATH_COLUMNS
 META_TABLE = "_workbench_meta"
 CATALOG_TABLE = "_catalog"
 PATHS_TABLE = "_workbench_paths"
+METRICS_TABLE = "metrics"  # from the metric registry, not from a Parquet file
 
 
 class WarehouseError(WorkbenchConfigError):
@@ -170,6 +171,17 @@ def _load_table(con: duckdb.DuckDBPyConnection, name: str, source: Path, data_di
     return _count(con, name)
 
 
+def _metrics_table(con: duckdb.DuckDBPyConnection) -> int:
+    """The metric registry as a table: a mart reading a difference (model_margins) needs each metric's
+    direction, which no asset table holds."""
+    from workbench_dagster.evaluation.metric_registry import METRICS
+
+    _empty_table(con, METRICS_TABLE)
+    rows = [(m.name, m.lower_is_better, *m.bounds, m.resampled, m.headline) for m in METRICS]
+    con.executemany(f"INSERT INTO {METRICS_TABLE} VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
 def _empty_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """A declared table no asset has written yet: present with its types, so a mart or a query on it
     finds no rows rather than no table."""
@@ -213,6 +225,7 @@ def _populate(
     data_dir: Path,
 ) -> tuple[dict[str, int], list[str], dict[str, int]]:
     tables = {name: _load_table(con, name, source, data_dir) for name, source in sources.items()}
+    tables[METRICS_TABLE] = _metrics_table(con)
     empty = sorted(set(SCHEMAS) - set(tables))
     for name in empty:
         _empty_table(con, name)
@@ -240,7 +253,8 @@ def _write_meta(con, sources, files, deps, counts, data_dir: Path, target_dir: P
         f"CREATE TABLE {META_TABLE} (name VARCHAR, kind VARCHAR, row_count BIGINT, source VARCHAR, "
         "depends_on VARCHAR[], built_at TIMESTAMPTZ)"
     )
-    rows = [(n, "table", c, _relative_to(sources[n], data_dir), [], built_at) for n, c in tables.items()]
+    where = {**{n: _relative_to(s, data_dir) for n, s in sources.items()}, METRICS_TABLE: "metric_registry.py"}
+    rows = [(n, "table", c, where[n], [], built_at) for n, c in tables.items()]
     rows += [(n, "empty table", 0, None, [], built_at) for n in empty]
     rows += [
         (n, "model", c, f"{files[n].parent.name}/{files[n].name}", sorted(deps[n]), built_at)
@@ -269,6 +283,10 @@ def build_warehouse(tables_dir: Path, sql_dir: Path, target: Path, data_dir: Pat
     target = Path(target).resolve()
     data_dir = Path(data_dir or Path(tables_dir).parent).resolve()
     sources = _table_sources(tables_dir)
+    if METRICS_TABLE in sources:
+        raise WarehouseError(
+            f"{sources[METRICS_TABLE]}: an asset named '{METRICS_TABLE}' clashes with the metric registry's table"
+        )
     files = _sql_files(sql_dir)
     deps = {name: _references(path) for name, path in files.items()}
     order = _build_order(files, deps, set(sources) | set(SCHEMAS))

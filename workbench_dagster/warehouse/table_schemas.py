@@ -150,6 +150,10 @@ _DECLARED = {
         "variant VARCHAR, model_a VARCHAR, model_b VARCHAR, n_shared BIGINT, ari DOUBLE, nmi DOUBLE, "
         "top_image_overlap DOUBLE, top_label_overlap DOUBLE",
     ),
+    "metrics": (
+        "One row per registered metric (evaluation/metric_registry.py): its direction and range.",
+        "metric VARCHAR, lower_is_better BOOLEAN, low DOUBLE, high DOUBLE, resampled BOOLEAN, headline BOOLEAN",
+    ),
     "image_divergence": (
         "One row per variant and image: how differently the models place it in their graphs.",
         "variant VARCHAR, image_id VARCHAR, n_models BIGINT, divergence DOUBLE, divergence_rank BIGINT",
