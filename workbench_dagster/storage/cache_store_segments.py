@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -56,6 +57,7 @@ class SegmentStore(CacheStore):
         self._index: dict[str, tuple[str, int]] | None = None
         self._segments: set[str] = set()
         self._made = False  # the segments folder: made once, not checked per put
+        self._lock = threading.RLock()  # the caption loop's threads share one cache object
         self._decoded: OrderedDict[str, tuple[list, list]] = OrderedDict()
 
     def __getstate__(self) -> dict:
@@ -121,7 +123,10 @@ class SegmentStore(CacheStore):
         return decoded
 
     def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        wanted = list(dict.fromkeys(keys))
+        with self._lock:
+            return self._get_many(list(dict.fromkeys(keys)))
+
+    def _get_many(self, wanted: list[str]) -> dict[str, bytes]:
         found, gone = self._lookup(wanted), False
         for key in wanted:
             if key not in found and key in self._index:
@@ -152,8 +157,9 @@ class SegmentStore(CacheStore):
     def put_many(self, items: Iterable[tuple[str, bytes]]) -> int:
         rows = list(dict(items).items())
         if rows:
-            self._ensure()
-            self.write_segment(rows)
+            with self._lock:
+                self._ensure()
+                self.write_segment(rows)
         return len(rows)
 
     def write_segment(self, rows: list[tuple[str, bytes]], *, compact: bool = True) -> str:
@@ -204,10 +210,13 @@ class SegmentStore(CacheStore):
 
     def items(self) -> Iterator[tuple[str, bytes]]:
         by_segment: dict[str, list[str]] = {}
-        for key, (name, _) in self._ensure().items():
+        with self._lock:
+            index = dict(self._ensure())
+        for key, (name, _) in index.items():
             by_segment.setdefault(name, []).append(key)
         for name in sorted(by_segment):
-            yield from self._lookup(by_segment[name]).items()
+            yield from self.get_many(by_segment[name]).items()
 
     def __len__(self) -> int:
-        return len(self._ensure())
+        with self._lock:
+            return len(self._ensure())
