@@ -318,12 +318,17 @@ def _interval_order():
     )
 
 
-def _suites(config: WorkbenchConfig) -> dict:
-    """asset name -> list of (frame transform, expectations, description)."""
+def declared_tables(config: WorkbenchConfig) -> dict[str, Table]:
+    """Every checked table's rules; their columns' types are in table_schemas.py, kept equal by a test."""
     tables = {}
     for group in (_generation_tables, _evaluation_tables, _review_tables, _network_tables):
         tables |= group(config)
-    suites = {name: _suites_of(table) for name, table in tables.items()}
+    return tables
+
+
+def _suites(config: WorkbenchConfig) -> dict:
+    """asset name -> list of (frame transform, expectations, description)."""
+    suites = {name: _suites_of(table) for name, table in declared_tables(config).items()}
     suites["metric_intervals"].append(_interval_order())
     return suites
 
