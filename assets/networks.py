@@ -20,7 +20,11 @@ from workbench_dagster.networks.narratives import PROMPT_VERSION as SUMMARY_PROM
 from workbench_dagster.networks.narratives import SCHEMA_VERSION as SUMMARY_SCHEMA_VERSION
 from workbench_dagster.networks.narratives import narrate_communities
 from workbench_dagster.networks.variant_registry import BIPARTITE
-from workbench_dagster.networks.variants import build_semantic_graph, centrality_and_communities, graph_nodes
+from workbench_dagster.networks.variants import (
+    build_semantic_graph_incremental,
+    centrality_and_communities,
+    graph_nodes,
+)
 from workbench_dagster.scenario.config import WorkbenchConfig
 
 STAGE = "networks"
@@ -50,7 +54,19 @@ def semantic_graph(
         visual = baseline_visual_features(
             registry.loc[model, "checkpoint"], synthetic_images, ids, workbench.image_store.get
         )
-    df = build_semantic_graph(model, mllm_captions, embeddings, cfg.scenario_data.label_ids, cfg.graph, visual)
+    # Each layer's neighbour lists are kept under state/: a new batch's images are searched against
+    # the corpus and merged into them, bit for bit the full build (networks/incremental.py).
+    df, build = build_semantic_graph_incremental(
+        model,
+        mllm_captions,
+        embeddings,
+        cfg.scenario_data.label_ids,
+        cfg.graph,
+        visual,
+        cfg.data_dir / "state" / "networks" / model,
+    )
+    if build["mode"] == "full":
+        context.log.info(f"{model}: layers built in full: {build['reasons']}")
     counts = df["variant"].value_counts().to_dict() if len(df) else {}
     return table_output(
         df,
@@ -59,6 +75,10 @@ def semantic_graph(
         edges_per_variant=counts,
         visual_layer=bool(visual),
         layer_weights=cfg.graph.layer_weights.model_dump(),
+        build_mode=build["mode"],
+        new_nodes=build["new_nodes"],
+        full_build_reasons=dg.MetadataValue.json(build["reasons"]),
+        build_per_layer=dg.MetadataValue.json(build.get("layers", {})),
     )
 
 

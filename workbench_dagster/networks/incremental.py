@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from workbench_dagster.networks import neighbour_state as store
 from workbench_dagster.networks.knn import SIMILARITY_DECIMALS, canonical_similarities, exact_neighbours
 from workbench_dagster.networks.layers import vector_layers
-from workbench_dagster.networks.neighbour_lists import PAD, best_of, flat, merged, padded
+from workbench_dagster.networks.neighbour_lists import PAD, flat, merged, padded
 from workbench_dagster.networks.similarity import (
     knn_adjacency,
     knn_similarity_graph,
@@ -41,16 +41,24 @@ CANDIDATE_ENTRIES = 1 << 22  # (row, candidate) pairs ranked at a time
 
 
 def _ranked_candidates(scores: np.ndarray, cols: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's best `width` of the columns `cols` (scores: rows x len(cols), -inf = not a candidate)."""
-    nb = np.where(np.isneginf(scores), PAD, cols[None, :])
-    out_nb, out_sc = np.empty((len(scores), width), np.int64), np.empty((len(scores), width), scores.dtype)
-    step = max(1, CANDIDATE_ENTRIES // max(1, scores.shape[1]))
-    for start in range(0, len(scores), step):
-        part = slice(start, start + step)
-        got_nb, got_sc = best_of(nb[part], scores[part], width)
-        if got_nb.shape[1] < width:  # fewer columns than places
-            got_nb, got_sc = merged(got_nb, got_sc, got_nb[:, :0], got_sc[:, :0], width)
-        out_nb[part], out_sc[part] = got_nb, got_sc
+    """Each row's best `width` of the columns `cols` (scores: rows x len(cols), -inf = not a candidate).
+
+    A partition finds each row's width-th best score; only the entries at or above it (ties
+    included) are ranked, so a row of 10,000 candidates costs a linear pass, not a sort.
+    """
+    n_rows, n_cols = scores.shape
+    if width == 0:
+        return np.full((n_rows, 0), PAD, np.int64), np.full((n_rows, 0), -np.inf, scores.dtype)
+    out_nb, out_sc = np.empty((n_rows, width), np.int64), np.empty((n_rows, width), scores.dtype)
+    step = max(1, CANDIDATE_ENTRIES // max(1, n_cols))
+    for start in range(0, n_rows, step):
+        part = scores[start : start + step]
+        keep = ~np.isneginf(part)
+        if n_cols > width:
+            keep &= part >= np.partition(part, n_cols - width, axis=1)[:, n_cols - width, None]
+        r, c = np.nonzero(keep)
+        nb, sc = padded(len(part), r, cols[c], part[r, c], width)
+        out_nb[start : start + len(part)], out_sc[start : start + len(part)] = nb, sc.astype(scores.dtype)
     return out_nb, out_sc
 
 
@@ -75,8 +83,15 @@ def grow_lists(
     scores = score_new(new)
     scores[np.arange(len(new)), new] = -np.inf  # not its own neighbour
     nb[new], sc[new] = _ranked_candidates(scores, np.arange(n), width)
-    from_new_nb, from_new_sc = _ranked_candidates(np.ascontiguousarray(scores[:, old_at].T), new, width)
-    nb[old_at], sc[old_at] = merged(old_nb, old_sc, from_new_nb, from_new_sc, width)
+    against_new = np.ascontiguousarray(scores[:, old_at].T)
+    enter = np.arange(len(old_at))  # the lists grew (fewer nodes than k before): every row merges
+    if old_nb.shape[1] == width and width:
+        nb[old_at], sc[old_at] = old_nb, old_sc
+        worst = old_sc[:, -1]
+        enter = np.flatnonzero((against_new >= worst[:, None]).any(axis=1))  # >=: a tie at a lower index enters
+    from_new_nb, from_new_sc = _ranked_candidates(against_new[enter], new, width)
+    rows = old_at[enter]
+    nb[rows], sc[rows] = merged(old_nb[enter], old_sc[enter], from_new_nb, from_new_sc, width)
     return nb, sc
 
 

@@ -19,18 +19,32 @@ from workbench_dagster.scenario.config import GraphConfig
 
 def _stack(ids: list[str], vectors_by_id: dict) -> np.ndarray:
     dim = len(next(iter(vectors_by_id.values()))) if vectors_by_id else 1
-    zero = np.zeros(dim, dtype=np.float32)  # an image without text links to nobody in that layer
-    return np.stack([np.asarray(vectors_by_id.get(i, zero), dtype=np.float32) for i in ids])
+    out = np.zeros((len(ids), dim), dtype=np.float32)  # an image without text links to nobody in that layer
+    for row, image in enumerate(ids):
+        vector = vectors_by_id.get(image)
+        if vector is not None:
+            out[row] = vector
+    return out
 
 
 def _mean_vectors(embeddings: pd.DataFrame, source: str) -> dict:
+    """image_id -> the float32 mean of its vectors of `source`, added in row order like np.mean(axis=0).
+
+    Rows sorted by image, summed a rank at a time, instead of a groupby loop: 10,000 images took 3 s
+    that way, longer than growing the corpus's neighbour lists by a batch.
+    """
     rows = embeddings[embeddings["source"] == source]
     if rows.empty:
         return {}
-    groups = rows.groupby("image_id")["vector"]
-    return {
-        image: np.mean(np.stack([np.asarray(v, dtype=np.float32) for v in vs]), axis=0) for image, vs in groups
-    }
+    images = rows["image_id"].to_numpy(dtype=object)
+    order = np.argsort(images, kind="stable")
+    vectors = np.stack([np.asarray(v, dtype=np.float32) for v in rows["vector"].to_numpy()[order]])
+    keys, starts, counts = np.unique(images[order], return_index=True, return_counts=True)
+    sums = vectors[starts].copy()
+    for rank in range(1, int(counts.max())):  # row by row within each image, as np.mean adds them
+        more = np.flatnonzero(counts > rank)
+        sums[more] += vectors[starts[more] + rank]
+    return dict(zip(keys, sums / counts[:, None].astype(np.float32)))
 
 
 def layer_graphs(

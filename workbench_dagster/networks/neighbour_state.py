@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from upath import UPath
 
 from workbench_dagster.networks.neighbour_lists import PAD
@@ -44,12 +45,19 @@ class LayerState:
 
 
 def row_fingerprints(rows) -> np.ndarray:
-    """A 16-byte digest per row: of a float row's bytes (-0.0 counted as 0.0) or of a string."""
-    out = np.empty((len(rows), 16), dtype=np.uint8)
-    for i, row in enumerate(rows):
-        data = row.encode() if isinstance(row, str) else (np.asarray(row) + 0.0).tobytes()
-        out[i] = np.frombuffer(hashlib.blake2b(data, digest_size=16).digest(), dtype=np.uint8)
-    return out
+    """A 16-byte fingerprint per row: of a float32 matrix's rows (-0.0 counted as 0.0), or of strings.
+
+    Matrix rows go through one compiled pass (top_k_heaps.row_hashes): a hashlib call per
+    row costs 8 us, a quarter of a second per build at 30,000 vector rows. Strings (label
+    sets) go through blake2b.
+    """
+    if not isinstance(rows, np.ndarray):
+        digests = b"".join(hashlib.blake2b(row.encode(), digest_size=16).digest() for row in rows)
+        return np.frombuffer(digests, dtype=np.uint8).reshape(len(rows), 16).copy()
+    from workbench_dagster.networks.top_k_heaps import row_hashes
+
+    words = np.ascontiguousarray(rows + np.float32(0.0), dtype=np.float32).reshape(len(rows), -1).view(np.uint32)
+    return row_hashes(words).view(np.uint8).reshape(len(rows), 16)
 
 
 def save(path: Path, state: LayerState) -> None:
@@ -108,12 +116,11 @@ def reuse_check(state: LayerState, ids: list[str], fingerprints: np.ndarray, set
             k for k in set(state.settings) | set(settings) if state.settings.get(k) != settings.get(k)
         )
         raise StateUnusable(f"settings changed: {', '.join(changed)}")
-    position = {node: i for i, node in enumerate(ids)}
-    old_ids = [str(i) for i in state.ids]
-    missing = [i for i in old_ids if i not in position]
-    if missing:
-        raise StateUnusable(f"{len(missing)} node(s) removed, e.g. {missing[0]}")
-    where = np.fromiter((position[i] for i in old_ids), dtype=np.int64, count=len(old_ids))
+    old_ids = state.ids.astype(object)
+    where = pd.Index(np.asarray(ids, dtype=object)).get_indexer(old_ids).astype(np.int64)
+    missing = np.flatnonzero(where < 0)
+    if len(missing):
+        raise StateUnusable(f"{len(missing)} node(s) removed, e.g. {old_ids[missing[0]]}")
     if len(where) > 1 and np.any(np.diff(where) <= 0):
         raise StateUnusable("old nodes changed order")
     changed = np.flatnonzero(np.any(fingerprints[where] != state.fingerprints, axis=1))
