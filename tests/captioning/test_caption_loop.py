@@ -144,7 +144,7 @@ def test_a_call_that_keeps_failing_gives_up_after_the_bounded_attempts(server, t
     assert rows[0]["parse_status"] == "error"
     assert "503" in rows[0]["error"] and "after 3 attempts" in rows[0]["error"]
     assert server.state.calls == 3
-    assert not list((tmp_path / "calls").rglob("*.json"))
+    assert len(cache) == 0  # nothing cached
 
 
 def test_the_total_retry_budget_is_bounded(server, tmp_path):
@@ -185,7 +185,7 @@ def test_an_oversized_answer_is_stored_truncated_invalid_and_asked_again(server,
     row = rows[0]
     assert row["parse_status"] == "invalid" and "max_raw_bytes" in row["error"]
     assert row["labels"] == [] and len(row["raw_output"].encode()) == 65_536
-    assert not list((tmp_path / "calls").rglob("*.json"))
+    assert len(cache) == 0  # nothing cached
     again, n_again, _ = run(server, cache, images(1))
     assert n_again == 1 and again[0]["parse_status"] == "ok"
 
