@@ -34,6 +34,7 @@ def _load_pipeline(model: str, revision: str | None, device: str, dtype: torch.d
         )
     from diffusers import AutoPipelineForText2Image
 
+    local_models.quiet_progress_bars()
     try:
         pipeline = AutoPipelineForText2Image.from_pretrained(
             model, dtype=dtype, **local_models.revision_kwargs(revision)

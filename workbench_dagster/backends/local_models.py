@@ -7,6 +7,8 @@ for the same (model, revision, device, dtype, ...) shares one loaded model.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +16,24 @@ from typing import Any
 import torch
 
 from workbench_dagster.backends.base import BackendUnavailable
+
+
+def quiet_progress_bars() -> None:
+    """Off: the tqdm bars libraries draw while loading a model ("Loading weights", hub downloads,
+    diffusers' pipeline components). They land in the middle of the run's log and `make demo`'s
+    output, which report progress per step already. Called where the project loads a model (the
+    local backends, the embedder, BERTScore); process-wide and idempotent. The project's own
+    progress is its log lines, untouched."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read by huggingface_hub at import
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    disable_progress_bars()
+    transformers_logging.disable_progress_bar()
+    if "diffusers" in sys.modules:  # never imported for this alone: it is an optional extra
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()
 
 
 def dtype_name(dtype: torch.dtype | str) -> str:

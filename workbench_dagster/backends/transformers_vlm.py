@@ -69,6 +69,7 @@ def _load_vlm(model: str, revision: str | None, device: str, dtype: torch.dtype,
         check_4bit(device)
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
+    local_models.quiet_progress_bars()
     kwargs = local_models.revision_kwargs(revision)
     try:
         processor = AutoProcessor.from_pretrained(model, **kwargs)

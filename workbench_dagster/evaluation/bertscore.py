@@ -25,6 +25,9 @@ def _scorer(model_type: str, num_layers: int, batch_size: int, device: str):
         if key not in _SCORERS:
             from bert_score import BERTScorer
 
+            from workbench_dagster.backends.local_models import quiet_progress_bars
+
+            quiet_progress_bars()
             _SCORERS[key] = BERTScorer(
                 model_type=model_type, num_layers=num_layers, batch_size=batch_size, device=device, lang="en"
             )

@@ -48,6 +48,9 @@ def _load(name: str, device: str):
         if key not in _MODELS:
             from sentence_transformers import SentenceTransformer
 
+            from workbench_dagster.backends.local_models import quiet_progress_bars
+
+            quiet_progress_bars()
             path = resolve_embedder_path(name)
             # A local directory needs no hub; saying so stops any lookup on a machine without network.
             local = Path(path).exists()
