@@ -47,12 +47,12 @@ def cache_key(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-class CallCache:
-    """Successful calls by key, in one store per cache folder (`storage.cache_store`: SQLite
-    locally, Parquet segments on `s3://`); safe across processes and threads. Built cheaply: the
-    store opens, and an old one-file-per-entry folder is migrated, on first use."""
+class _StoreBacked:
+    """What both caches share: a store per cache folder (`storage.cache_store`: SQLite locally,
+    Parquet segments on `s3://`), safe across processes and threads, opened (and an old
+    one-file-per-entry folder migrated) on first use, so building one costs nothing."""
 
-    legacy_suffix = ".json"
+    legacy_suffix = ""
 
     def __init__(self, root: str | os.PathLike):
         self.root = UPath(root)
@@ -69,24 +69,53 @@ class CallCache:
         return cls._decode(data) is not None
 
     @staticmethod
+    def _decode(data: bytes):
+        raise NotImplementedError
+
+    def get(self, key: str):
+        return self.get_many([key]).get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict:
+        """The values found, by key; a key missing or damaged is absent."""
+        found = {}
+        for key, data in self.store.get_many(keys).items():
+            value = self._decode(data)
+            if value is not None:
+                found[key] = value
+        return found
+
+    def items(self) -> Iterator[tuple[str, object]]:
+        """Every readable entry, for a tool or a test that edits the cache."""
+        for key, data in self.store.items():
+            value = self._decode(data)
+            if value is not None:
+                yield key, value
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.get_many([key])
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __getstate__(self) -> dict:
+        return {"root": self.root}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["root"])
+
+
+class CallCache(_StoreBacked):
+    """Successful calls by key, as JSON records."""
+
+    legacy_suffix = ".json"
+
+    @staticmethod
     def _decode(data: bytes) -> dict | None:
         try:
             record = json.loads(data.decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             return None  # a damaged entry is a miss, and the next success overwrites it
         return record if isinstance(record, dict) and record.get("parse_status") not in _FAILED else None
-
-    def get(self, key: str) -> dict | None:
-        return self.get_many([key]).get(key)
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, dict]:
-        """The records found, by key; a key missing or damaged is absent."""
-        found = {}
-        for key, data in self.store.get_many(keys).items():
-            record = self._decode(data)
-            if record is not None:
-                found[key] = record
-        return found
 
     def put(self, key: str, record: dict) -> None:
         self.put_many({key: record})
@@ -100,25 +129,6 @@ class CallCache:
             (key, json.dumps(record, ensure_ascii=False, sort_keys=True).encode())
             for key, record in records.items()
         )
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.get_many([key])
-
-    def items(self) -> Iterator[tuple[str, dict]]:
-        """Every readable entry, for a tool or a test that edits the cache."""
-        for key, data in self.store.items():
-            record = self._decode(data)
-            if record is not None:
-                yield key, record
-
-    def __len__(self) -> int:
-        return len(self.store)
-
-    def __getstate__(self) -> dict:
-        return {"root": self.root}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["root"])
 
 
 def text_key(recipe: str, text: str) -> str:
@@ -145,52 +155,22 @@ def cached_per_text(
     return found, len(missing)
 
 
-class VectorCache:
+class VectorCache(_StoreBacked):
     """Embeddings by sha256(embedder, text): comments shared by every model are embedded once.
-    Stored as `.npy` bytes in the same kind of store as `CallCache`."""
+    Stored as `.npy` bytes."""
 
     legacy_suffix = ".npy"
-
-    def __init__(self, root: str | os.PathLike):
-        self.root = UPath(root)
-        self._store = None
-
     key = staticmethod(text_key)  # (embedder, text)
 
-    @property
-    def store(self) -> CacheStore:
-        if self._store is None:
-            self._store = open_store(self.root, legacy_suffix=self.legacy_suffix, validate=_vector_readable)
-        return self._store
-
-    def get(self, key: str):
-        return self.get_many([key]).get(key)
-
-    def get_many(self, keys: Iterable[str]) -> dict:
-        found = {}
-        for key, data in self.store.get_many(keys).items():
-            vector = _load_vector(data)
-            if vector is not None:
-                found[key] = vector
-        return found
+    @staticmethod
+    def _decode(data: bytes):
+        return _load_vector(data)
 
     def put(self, key: str, vector) -> None:
         self.put_many({key: vector})
 
     def put_many(self, vectors: Mapping) -> None:
         self.store.put_many((key, _dump_vector(vector)) for key, vector in vectors.items())
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.get_many([key])
-
-    def __len__(self) -> int:
-        return len(self.store)
-
-    def __getstate__(self) -> dict:
-        return {"root": self.root}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["root"])
 
 
 def _dump_vector(vector) -> bytes:
@@ -199,10 +179,6 @@ def _dump_vector(vector) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
     return buffer.getvalue()
-
-
-def _vector_readable(data: bytes) -> bool:
-    return _load_vector(data) is not None
 
 
 def _load_vector(data: bytes):
