@@ -188,3 +188,23 @@ def test_a_product_a_hair_from_a_rounding_boundary_rounds_one_way_wherever_it_wa
     assert rounded[0, 0] == rounded[0, 1] == np.float32(np.rint(own * 1e6) / 1e6)
     far = canonical_round(np.array([[0.1234564]]), left, right[:1], 1e6)  # far from any boundary: kept
     assert far[0, 0] == np.float32(0.123456)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        GraphConfig(k=6, min_similarity=0.4),
+        GraphConfig(
+            k=6, min_similarity=0.1, layer_weights={"visual": 0.1, "label": 1.0, "caption": 0.2, "comment": 0.9}
+        ),
+    ],
+)
+def test_threshold_and_layer_weights_apply_after_the_lists_so_they_stay_incremental(tmp_path, other):
+    """Lists hold each node's k best before the similarity threshold, and variants weigh finished
+    layers, so changing either still grows the lists, and still gives the full build."""
+    whole = corpus(240, 16, True, seed=7)
+    old = subset(*whole, before_b3)
+    build_semantic_graph_incremental("m1", *old[:2], TAXONOMY, SETTINGS, old[2], tmp_path)
+    edges, report = build_semantic_graph_incremental("m1", *whole[:2], TAXONOMY, other, whole[2], tmp_path)
+    assert report["mode"] == "incremental", report
+    assert_frame_exact(edges, build_semantic_graph("m1", *whole[:2], TAXONOMY, other, whole[2]))

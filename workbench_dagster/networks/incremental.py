@@ -121,13 +121,14 @@ def _vector_layer(name, ids, vectors, settings: GraphConfig, folder: Path) -> tu
 
 def _label_layer(ids, label_sets, labels, settings: GraphConfig, folder: Path) -> tuple[sp.csr_matrix, dict]:
     n = len(ids)
-    known = set(labels)
     width = max(0, min(settings.k, n - 1))
     keys = {"layer": "label", "k": settings.k, "labels": list(labels)}
     group, x = label_groups(label_sets, labels)
     members = x[group]
     sizes = members.sum(axis=1).astype(np.int64)
-    keyed = ["\x1f".join(sorted({lab for lab in s if lab in known})) for s in label_sets]
+    names = np.asarray(labels, dtype=object)
+    set_names = ["\x1f".join(names[np.flatnonzero(row)]) for row in x]  # taxonomy order; one per distinct set
+    fingerprints = store.row_fingerprints(set_names)[group]
 
     def score_new(new: np.ndarray) -> np.ndarray:
         inter = (members[new] @ members.T).astype(np.int64)  # 0/1 rows: exact integers
@@ -138,7 +139,7 @@ def _label_layer(ids, label_sets, labels, settings: GraphConfig, folder: Path) -
     def full() -> tuple[np.ndarray, np.ndarray]:
         return label_lists(label_sets, labels, settings.k)
 
-    nb, sc, report = _lists(folder / "label.npz", ids, store.row_fingerprints(keyed), keys, width, full, score_new)
+    nb, sc, report = _lists(folder / "label.npz", ids, fingerprints, keys, width, full, score_new)
     return label_adjacency(nb, sc), report
 
 

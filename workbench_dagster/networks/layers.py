@@ -17,34 +17,39 @@ from workbench_dagster.networks.similarity import knn_similarity_graph, label_ja
 from workbench_dagster.scenario.config import GraphConfig
 
 
-def _stack(ids: list[str], vectors_by_id: dict) -> np.ndarray:
-    dim = len(next(iter(vectors_by_id.values()))) if vectors_by_id else 1
+def _stack(ids: list[str], keys, vectors: np.ndarray) -> np.ndarray:
+    """The rows of `vectors` (one per key) on the node order; a node without one gets zeros."""
+    dim = vectors.shape[1] if len(keys) else 1
     out = np.zeros((len(ids), dim), dtype=np.float32)  # an image without text links to nobody in that layer
-    for row, image in enumerate(ids):
-        vector = vectors_by_id.get(image)
-        if vector is not None:
-            out[row] = vector
+    if len(keys):
+        at = pd.Index(np.asarray(keys, dtype=object)).get_indexer(np.asarray(ids, dtype=object))
+        found = at >= 0
+        out[found] = vectors[at[found]]
     return out
 
 
-def _mean_vectors(embeddings: pd.DataFrame, source: str) -> dict:
-    """image_id -> the float32 mean of its vectors of `source`, added in row order like np.mean(axis=0).
+def _matrix(vectors) -> np.ndarray:
+    return np.stack([np.asarray(v, dtype=np.float32) for v in vectors]) if len(vectors) else np.zeros((0, 1))
+
+
+def _mean_vectors(embeddings: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images with vectors of `source`, and the float32 mean of each one's, added in row order like np.mean(axis=0).
 
     Rows sorted by image, summed a rank at a time, instead of a groupby loop: 10,000 images took 3 s
     that way, longer than growing the corpus's neighbour lists by a batch.
     """
     rows = embeddings[embeddings["source"] == source]
     if rows.empty:
-        return {}
+        return np.empty(0, dtype=object), np.zeros((0, 1), dtype=np.float32)
     images = rows["image_id"].to_numpy(dtype=object)
     order = np.argsort(images, kind="stable")
-    vectors = np.stack([np.asarray(v, dtype=np.float32) for v in rows["vector"].to_numpy()[order]])
+    vectors = _matrix(rows["vector"].to_numpy()[order])
     keys, starts, counts = np.unique(images[order], return_index=True, return_counts=True)
     sums = vectors[starts].copy()
     for rank in range(1, int(counts.max())):  # row by row within each image, as np.mean adds them
         more = np.flatnonzero(counts > rank)
         sums[more] += vectors[starts[more] + rank]
-    return dict(zip(keys, sums / counts[:, None].astype(np.float32)))
+    return keys, sums / counts[:, None].astype(np.float32)
 
 
 def layer_graphs(
@@ -78,11 +83,13 @@ def vector_layers(ids: list[str], embeddings: pd.DataFrame, visual: dict | None 
     """Each vector layer's n x dim matrix on the node order: caption, comment (mean per image), visual when given."""
     captions = embeddings[embeddings["source"] == "caption"].drop_duplicates("image_id")
     out = {
-        "caption": _stack(ids, dict(zip(captions["image_id"], captions["vector"]))),
-        "comment": _stack(ids, _mean_vectors(embeddings, "comment")),
+        "caption": _stack(
+            ids, captions["image_id"].to_numpy(dtype=object), _matrix(captions["vector"].to_numpy())
+        ),
+        "comment": _stack(ids, *_mean_vectors(embeddings, "comment")),
     }
     if visual:
-        out["visual"] = _stack(ids, visual)
+        out["visual"] = _stack(ids, list(visual), _matrix(list(visual.values())))
     return out
 
 
