@@ -14,7 +14,7 @@ from assets._shared.partitions import (
 )
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
-from workbench_dagster.evaluation.drift import batch_drift
+from workbench_dagster.evaluation.drift import drift_from_profile, reference_profile
 from workbench_dagster.evaluation.scores import (
     EVAL_COLUMNS,
     Partition,
@@ -165,9 +165,23 @@ def agreement(
     )
 
 
+def drift_reference(
+    workbench: WorkbenchResource, prompts: pd.DataFrame, mllm_captions: pd.DataFrame, embeddings: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
+    """The training batch's label distributions and mean caption vector per model: what every batch's
+    drift is measured from. Its own asset so that a batch's drift reads that batch and this, and a new
+    batch leaves every other batch's drift alone."""
+    cfg = workbench.config
+    df = reference_profile(
+        cfg.baseline.train_batch, prompts, mllm_captions, embeddings, cfg.scenario_data.label_ids
+    )
+    return table_output(df, ["reference_batch", "model", "kind", "n"])
+
+
 def drift(
     context: dg.AssetExecutionContext,
     workbench: WorkbenchResource,
+    drift_reference: pd.DataFrame,
     prompts: pd.DataFrame,
     mllm_captions: pd.DataFrame,
     embeddings: pd.DataFrame,
@@ -176,13 +190,8 @@ def drift(
     cosine distance) moved from the training batch: past a threshold, scores measured on earlier
     batches no longer vouch for this one. The `no_drift` check warns; it does not stop anything."""
     cfg = workbench.config
-    df = batch_drift(
-        context.partition_key,
-        cfg.baseline.train_batch,
-        prompts,
-        mllm_captions,
-        embeddings,
-        cfg.scenario_data.label_ids,
+    df = drift_from_profile(
+        context.partition_key, drift_reference, prompts, mllm_captions, embeddings, cfg.scenario_data.label_ids
     )
     drifted = df[df["drifted"].astype(bool)] if len(df) else df
     yield table_output(df, ["model", "kind", "value", "threshold", "drifted"], drifted_rows=len(drifted))
@@ -208,9 +217,19 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
         "partitions_def": model_partitions(config),
         "ins": {"image_scores": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
     }
-    every_batch = dg.AssetIn(
-        partition_mapping=dg.AllPartitionMapping(), metadata={"allow_missing_partitions": True}
-    )
+    train = config.baseline.train_batch
+    of_training_batch = {
+        "prompts": dg.AssetIn(partition_mapping=dg.SpecificPartitionsPartitionMapping([train])),
+        **dict.fromkeys(
+            ("mllm_captions", "embeddings"),
+            dg.AssetIn(
+                partition_mapping=dg.SpecificPartitionsPartitionMapping(
+                    [str(dg.MultiPartitionKey({"batch": train, "model": m})) for m in config.model_ids]
+                )
+            ),
+        ),
+    }
+    all_models = dg.AssetIn(partition_mapping=ALL_MODELS_OF_BATCH)
     assets = [
         stage_asset(STAGE, **per_model_batch, kinds={"scikitlearn", "parquet"})(eval_scores),
         stage_asset(STAGE, **per_model_batch, kinds={"numpy", "parquet"})(image_scores),
@@ -221,13 +240,14 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
             STAGE,
             partitions_def=BATCH_PARTITIONS,
             kinds={"krippendorff", "parquet"},
-            ins={"mllm_captions": dg.AssetIn(partition_mapping=ALL_MODELS_OF_BATCH)},
+            ins={"mllm_captions": all_models},
         )(agreement),
+        stage_asset(STAGE, kinds={"scipy", "parquet"}, ins=of_training_batch)(drift_reference),
         stage_asset(
             STAGE,
             partitions_def=BATCH_PARTITIONS,
             kinds={"scipy", "parquet"},
-            ins=dict.fromkeys(("prompts", "mllm_captions", "embeddings"), every_batch),
+            ins={"mllm_captions": all_models, "embeddings": all_models},
             check_specs=[NO_DRIFT],
         )(drift),
     ]

@@ -12,9 +12,10 @@ from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
 from workbench_dagster.captioning.baseline import RECIPE_VERSION
 from workbench_dagster.evaluation.scores import human_eval_scores as human_eval_scores_of
-from workbench_dagster.reviews.inbox import ingest_inbox
+from workbench_dagster.reviews.inbox import REVIEW_COLUMNS, ingest_inbox
 from workbench_dagster.reviews.queue import select_for_review, write_queue
 from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.scenario.fingerprint import REVIEWS_INBOX
 
 STAGE = "reviews"
 
@@ -44,16 +45,16 @@ def review_queue(
     )
 
 
-def human_reviews(
+def review_inbox(
     context: dg.AssetExecutionContext, workbench: WorkbenchResource, synthetic_images: pd.DataFrame
 ) -> dg.Output[pd.DataFrame]:
-    """Reviews dropped in data/reviews/inbox/ (Label Studio JSON exports or filled CSV sheets), this
-    batch's rows. A file is taken whole or not at all: a bad row rejects it, with
-    <file>.rejected.txt naming every bad row, so no half-read file ever skews a score."""
+    """Every accepted review in data/reviews/inbox/ (Label Studio JSON exports or filled CSV sheets),
+    checked against the images of every batch. A file is taken whole or not at all: a bad row rejects
+    it, with <file>.rejected.txt naming every bad row, so no half-read file ever skews a score. Its
+    own asset so that each batch's `human_reviews` reads this and changes only when its rows do."""
     cfg = workbench.config
     known = dict(zip(synthetic_images["image_id"], synthetic_images["batch"])) if len(synthetic_images) else {}
     reviews, outcomes = ingest_inbox(reviews_dir(cfg) / "inbox", known, cfg.scenario_data.label_ids)
-    mine = reviews[reviews["batch"] == context.partition_key].reset_index(drop=True)
     rejected = {o.path.name: o.errors for o in outcomes if not o.accepted}
     for name, errors in rejected.items():
         context.log.warning(
@@ -72,12 +73,27 @@ def human_reviews(
         ]
     )
     return table_output(
-        mine,
-        ["image_id", "reviewer", "labels", "relevance", "flags"],
+        reviews,
+        ["batch", "image_id", "reviewer", "labels", "relevance"],
         files=preview(report, rows=50),
         accepted_files=sum(o.accepted for o in outcomes),
         rejected_files=len(rejected),
         rejections=dg.MetadataValue.json({name: errors[:50] for name, errors in rejected.items()}),
+    )
+
+
+def human_reviews(context: dg.AssetExecutionContext, review_inbox: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    """This batch's rows of the review inbox: what agreement and the human scores of the batch read."""
+    mine = (
+        review_inbox[review_inbox["batch"] == context.partition_key].reset_index(drop=True)
+        if len(review_inbox)
+        else review_inbox
+    )
+    if not len(mine):
+        mine = pd.DataFrame(columns=REVIEW_COLUMNS)
+    return table_output(
+        mine,
+        ["image_id", "reviewer", "labels", "relevance", "flags"],
         reviewers=mine["reviewer"].nunique() if len(mine) else 0,
     )
 
@@ -195,9 +211,13 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
         stage_asset(STAGE, **per_batch, kinds={"labelstudio", "parquet"}, ins={"mllm_captions": all_models})(
             review_queue
         ),
-        stage_asset(STAGE, **per_batch, kinds={"labelstudio", "parquet"}, ins={"synthetic_images": every_batch})(
-            human_reviews
-        ),
+        stage_asset(
+            STAGE,
+            kinds={"labelstudio", "parquet"},
+            ins={"synthetic_images": every_batch},
+            sources=(REVIEWS_INBOX,),
+        )(review_inbox),
+        stage_asset(STAGE, **per_batch, kinds={"labelstudio", "parquet"})(human_reviews),
         stage_asset(STAGE, **per_batch, kinds={"scikitlearn", "parquet"}, ins={"mllm_captions": all_models})(
             human_eval_scores
         ),

@@ -29,8 +29,8 @@ def data_hash(data: bytes) -> str:
 
 
 @lru_cache(maxsize=8)
-def _fingerprints(config_path: str, mtime: float) -> Fingerprints:
-    return Fingerprints(load_config(config_path))
+def _config(config_path: str, mtime: float):
+    return load_config(config_path)
 
 
 class ParquetUPathIOManager(dg.UPathIOManager):
@@ -72,7 +72,8 @@ class ParquetUPathIOManager(dg.UPathIOManager):
             tuple(str(definition.get(SOURCES_METADATA, "")).split(",")) if definition.get(SOURCES_METADATA) else ()
         )
         partitions_def = context.asset_partitions_def if key is not None else None
-        return _fingerprints(str(path), path.stat().st_mtime).of(
+        # a new Fingerprints per output: the landing folders and the inbox are read as they are now
+        return Fingerprints(_config(str(path), path.stat().st_mtime)).of(
             batch_of(partitions_def, key), model_of(partitions_def, key), sources
         )
 
@@ -117,6 +118,19 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         if len(keys) == 1:
             return frames[0] if frames else pd.DataFrame()  # a missing partition comes back only where allowed
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _get_paths_for_partitions(self, context) -> dict:
+        """A specific-partitions mapping hands multi-partition keys over as plain "batch|model" strings,
+        which the base class would file under one folder name: give them the folders they were written to."""
+        paths = super()._get_paths_for_partitions(context)
+        partitions_def = context.asset_partitions_def
+        if isinstance(partitions_def, dg.MultiPartitionsDefinition):
+            asset_path = self._get_path_without_extension(context)
+            for key in [k for k in paths if not isinstance(k, dg.MultiPartitionKey)]:
+                parts = partitions_def.get_partition_key_from_str(key).keys_by_dimension
+                folder = "/".join(value for _, value in sorted(parts.items()))
+                paths[key] = self._with_extension(self.get_path_for_partition(context, asset_path, folder))
+        return paths
 
     def _ours(self, partitions_def: dg.PartitionsDefinition, key) -> bool:
         batch = batch_of(partitions_def, key)

@@ -10,6 +10,8 @@ key is the item's state, so a run in flight or one that failed is not launched a
 something it reads changes. When nothing is stale, nothing is launched.
 """
 
+import os
+
 import dagster as dg
 
 from assets._shared.partitions import BATCH_PARTITIONS
@@ -18,6 +20,8 @@ from resources.workbench import WorkbenchResource
 from workbench_dagster.storage.landing import scan_landing
 
 REASON_TAG = "workbench/reason"
+# How often the plan is asked; tests and the landing benchmark set it lower to finish sooner.
+INTERVAL_SECONDS = int(os.environ.get("WORKBENCH_UPDATES_INTERVAL", "30"))
 
 
 def wanted_batches(config) -> list[str]:
@@ -46,7 +50,7 @@ def build_updates_sensor(stage_defs: dg.Definitions, jobs: list) -> dg.SensorDef
     @dg.sensor(
         name="workbench_updates",
         jobs=jobs,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Registers new batches (config, landing folders) and launches the stale partitions whose "
         "upstream is done: one run per stage job and partition, nothing when nothing changed.",

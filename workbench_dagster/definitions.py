@@ -27,7 +27,7 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
     from resources.gpu import GpuResource
     from resources.parquet_io import ParquetIOManager
     from resources.workbench import WorkbenchResource
-    from sensors.nightly import build_nightly_schedule
+    from sensors.nightly import build_nightly_schedules
     from sensors.updates import build_updates_sensor
 
     uses = dg.Definitions(
@@ -42,12 +42,11 @@ def build_definitions(config: WorkbenchConfig) -> dg.Definitions:
             ),
         }
     )
-    stage_defs = build_stage_definitions(config)
-    stages = dg.Definitions.merge(stage_defs, uses)
+    stages = dg.Definitions.merge(build_stage_definitions(config), uses)
     # One plan drives what starts runs; no eager automation, which fired downstream once per upstream.
     starts = dg.Definitions(
-        sensors=[build_updates_sensor(stage_defs, list(stages.jobs))],
-        schedules=[build_nightly_schedule(stage_defs, list(stages.jobs))],
+        sensors=[build_updates_sensor(stages, list(stages.jobs))],
+        schedules=build_nightly_schedules(stages, list(stages.jobs)),
         executor=dg.in_process_executor,
     )
     return dg.Definitions.merge(stages, starts)

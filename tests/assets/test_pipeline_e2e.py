@@ -112,9 +112,12 @@ def test_checks_ran_and_passed(built):
     assert all(e.passed for e in evaluations)
 
 
-def test_second_run_makes_no_model_call_and_reuses_checkpoints(built):
+def test_second_run_runs_nothing_and_a_forced_one_makes_no_model_call(built):
     config, defs, instance, _ = built
-    results = run_pipeline(defs, instance, config, log=lambda _: None)
+    lines = []
+    assert run_pipeline(defs, instance, config, log=lines.append) == []
+    assert lines[-1].startswith("  0 run(s);")
+    results = run_pipeline(defs, instance, config, log=lambda _: None, force=True)
     assert all(r.success for r in results)
     calls = [
         m.metadata["model_calls"].value
@@ -138,19 +141,24 @@ def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
         (folder / f"photo{i}.png").write_bytes(buffer.getvalue())
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
 
-    sensor = next(s for s in defs.sensors if s.name == "landing_sensor")
-    result = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
-    assert [r.partition_key for r in result.run_requests] == ["street_photos"]
-    key = result.run_requests[0].run_key
-    assert result.dynamic_partitions_requests[0].partition_keys == ["street_photos"]
+    sensor = next(s for s in defs.sensors if s.name == "workbench_updates")
+
+    def tick():
+        return sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
+
+    registered = tick()
+    assert registered.dynamic_partitions_requests[0].partition_keys == ["street_photos"]
     instance.add_dynamic_partitions("prompt_batches", ["street_photos"])
+    result = tick()
+    # only the new batch's generation runs first; what reads it waits for it
+    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("generation__batch", "street_photos")]
+    assert "prompts: missing" in result.run_requests[0].tags["workbench/reason"]
+    key = result.run_requests[0].run_key
 
     # Same bytes: same run key. New bytes: a new run key.
-    again = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
-    assert again.run_requests[0].run_key == key and not again.dynamic_partitions_requests
+    assert tick().run_requests[0].run_key == key
     (folder / "photo0.png").write_bytes((folder / "photo1.png").read_bytes())
-    changed = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
-    assert changed.run_requests[0].run_key != key
+    assert tick().run_requests[0].run_key != key
 
     results = run_pipeline(defs, instance, config, log=lambda _: None)
     assert all(r.success for r in results)
@@ -164,26 +172,44 @@ def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
     nodes = table(config, "centrality_table")
     landed_nodes = nodes[(nodes["batch"] == "street_photos") & (nodes["variant"] == "labels")]
     assert len(landed_nodes) == 6  # 3 decodable images x 2 models reach the graph
+    assert isinstance(tick(), dg.SkipReason)  # the chain has run: nothing more to launch
 
 
-def test_nightly_schedule_plans_missing_partitions_only(built):
-    config, defs, instance, _ = built
-    schedules = {s.name: s for s in defs.schedules}
-    schedule = schedules["nightly_generation__batch"]
+def test_a_new_batch_runs_only_what_reads_it(built):
+    """A batch added to the config: the nightly schedule and the sensor ask for its generation only, and
+    the runner then runs its partitions and the corpus ones that read it, nothing of the old batches."""
+    import yaml
+
+    config, _, instance, _ = built
+    data = yaml.safe_load(config.source_path.read_text(encoding="utf-8"))
+    data["batches"].append({"id": "b002", "n_images": 6})
+    path = config.source_path.with_name("workbench.b002.yaml")
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    bigger = load_config(path)
+    defs = build_definitions(bigger)
+    instance.add_dynamic_partitions("prompt_batches", ["b002"])
+    nightly = next(s for s in defs.schedules if s.name == "nightly_generation__batch")
     context = dg.build_schedule_context(
         instance=instance,
         repository_def=defs.get_repository_def(),
         scheduled_execution_time=datetime(2026, 11, 23, 2, tzinfo=UTC),
     )
-    fresh = schedule.evaluate_tick(context)
-    assert not fresh.run_requests
-    instance.add_dynamic_partitions("prompt_batches", ["b001x"])
-    stale = schedule.evaluate_tick(context)
-    assert [r.partition_key for r in stale.run_requests] == ["b001x"]
-    assert stale.run_requests[0].tags["workbench/reason"] == "missing"
-    downstream = schedules["nightly_captioning__model_batch"].evaluate_tick(context)
-    assert not downstream.run_requests  # waits for its batch to land first
-    instance.delete_dynamic_partition("prompt_batches", "b001x")
+    requests = nightly.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["b002"]
+    assert requests[0].run_key.startswith("nightly-2026-11-23-")
+    sensor = next(s for s in defs.sensors if s.name == "workbench_updates")
+    ticked = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
+    assert [(r.job_name, r.partition_key) for r in ticked.run_requests] == [("generation__batch", "b002")]
+
+    results = run_pipeline(defs, instance, bigger, log=lambda _: None)
+    assert all(r.success for r in results)
+    ran = sorted(str(r.dagster_run.tags.get("dagster/partition")) for r in results)
+    assert ran == sorted(["b002", "b002|base-a", "b002|base-b", "b002", "base-a", "base-b", "None"]), ran
+    per_batch = [r for r in results if r.dagster_run.tags.get("dagster/partition") == "b002"]
+    ran_assets = {e.asset_key.to_user_string() for r in per_batch for e in r.get_asset_materialization_events()}
+    assert {"drift", "agreement", "human_reviews", "review_queue"} <= ran_assets
+    assert run_pipeline(defs, instance, bigger, log=lambda _: None) == []
+    assert isinstance(sensor(dg.build_sensor_context(instance=instance, resources=defs.resources)), dg.SkipReason)
 
 
 def test_a_failing_blocking_check_stops_downstream_work(built):
@@ -209,6 +235,11 @@ def test_a_failing_blocking_check_stops_downstream_work(built):
     assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [("mllm_captions", "expectations")]
     assert "riot" in failed[0].metadata["report"].value
     assert not result.asset_materializations_for_node("preprocessed_text")
+    # and no later run reads it: the update plan holds back what sits below the failed check
+    from assets._shared.updates import plan
+
+    held = plan(defs, instance, config, config.batch_ids).blocked
+    assert "preprocessed_text[b001|base-a]" in held and "expectations" in held["preprocessed_text[b001|base-a]"]
 
 
 def test_review_queue_out_and_reviews_in_through_the_sensor(built):
@@ -254,9 +285,17 @@ def test_review_queue_out_and_reviews_in_through_the_sensor(built):
     (inbox / "label-studio-export.json").write_text(json.dumps(export))
     (inbox / "sheet.csv").write_text(f"image_id,reviewer,labels,relevance\n{image_ids[0]},zoe,not_a_label,9\n")
 
-    sensor = next(s for s in defs.sensors if s.name == "review_inbox_sensor")
-    requests = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))
-    assert "b001" in {r.partition_key for r in requests}
+    sensor = next(s for s in defs.sensors if s.name == "workbench_updates")
+    requests = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources)).run_requests
+    # new review files: the inbox is read once, not once per batch
+    assert ("reviews__unpartitioned", None) in {(r.job_name, r.partition_key) for r in requests}
+    assert not any(r.job_name == "reviews__batch" for r in requests)
+    inbox_run = dg.materialize(
+        [*defs.assets, *(defs.asset_checks or [])],
+        instance=instance,
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets("review_inbox"),
+    )
     result = dg.materialize(
         [*defs.assets, *(defs.asset_checks or [])],
         instance=instance,
@@ -264,8 +303,8 @@ def test_review_queue_out_and_reviews_in_through_the_sensor(built):
         selection=dg.AssetSelection.assets("human_reviews", "human_eval_scores", "agreement"),
         partition_key="b001",
     )
-    assert result.success
-    meta = result.asset_materializations_for_node("human_reviews")[0].metadata
+    assert inbox_run.success and result.success
+    meta = inbox_run.asset_materializations_for_node("review_inbox")[0].metadata
     assert meta["rejected_files"].value == 1 and meta["accepted_files"].value == 1
     report = (inbox / "sheet.csv.rejected.txt").read_text()
     assert "label 'not_a_label' is not in the taxonomy" in report and "rating '9' is outside 1-5" in report

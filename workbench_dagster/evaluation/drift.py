@@ -71,6 +71,69 @@ def _row(batch, reference_batch, model, kind, metric, value, threshold, n_batch,
     }
 
 
+PROFILE_COLUMNS = ["reference_batch", "model", "kind", "profile", "n"]
+
+
+def _usable(captions: pd.DataFrame) -> pd.DataFrame:
+    return captions[~captions["parse_status"].isin(["invalid", "error"])] if len(captions) else captions
+
+
+def _profiles(batch: str, prompts, captions, embeddings, labels: list[str]):
+    """(model, kind) -> (profile vector, n) of one batch: label distributions and mean caption vectors."""
+    out = {}
+    if len(prompts):
+        known = prompts[prompts["reference_caption"].notna() & (prompts["batch"] == batch)]
+        p = label_distribution(list(known["reference_labels"]), labels)
+        if p is not None:
+            out[(REFERENCE, "labels")] = (p, len(known))
+    ok = _usable(captions)
+    for model in sorted(set(ok["model"])) if len(ok) else []:
+        mine = ok[(ok["model"] == model) & (ok["batch"] == batch)]
+        p = label_distribution(list(mine["labels"]), labels)
+        if p is not None:
+            out[(model, "labels")] = (p, len(mine))
+    captioned = embeddings[embeddings["source"] == "caption"] if len(embeddings) else embeddings
+    for model in sorted(set(captioned["model"])) if len(captioned) else []:
+        mine = captioned[(captioned["model"] == model) & (captioned["batch"] == batch)]
+        vectors = [np.asarray(v, dtype=float) for v in mine["vector"]]
+        if vectors:
+            out[(model, "embeddings")] = (np.stack(vectors).mean(axis=0), len(vectors))
+    return out
+
+
+def reference_profile(reference_batch: str, prompts, captions, embeddings, labels: list[str]) -> pd.DataFrame:
+    """What every batch is compared with, computed once from the training batch alone, so a batch's
+    drift reads its own batch and this, not every batch."""
+    rows = [
+        {"reference_batch": reference_batch, "model": model, "kind": kind, "profile": vector.tolist(), "n": n}
+        for (model, kind), (vector, n) in _profiles(reference_batch, prompts, captions, embeddings, labels).items()
+    ]
+    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def drift_from_profile(
+    batch: str, profile: pd.DataFrame, prompts, captions, embeddings, labels: list[str]
+) -> pd.DataFrame:
+    reference = {
+        (r.model, r.kind): (np.asarray(r.profile, dtype=float), int(r.n), r.reference_batch)
+        for r in profile.itertuples(index=False)
+    }
+    rows = []
+    for (model, kind), (here, n_here) in _profiles(batch, prompts, captions, embeddings, labels).items():
+        if (model, kind) not in reference:
+            continue
+        there, n_there, reference_batch = reference[(model, kind)]
+        if kind == "labels":
+            value, metric, threshold = js_distance(here, there), "jensen_shannon_distance", LABEL_JS_THRESHOLD
+        else:
+            value = mean_cosine_distance(here[None, :], there[None, :])
+            metric, threshold = "mean_cosine_distance", EMBEDDING_COSINE_THRESHOLD
+        rows.append(_row(batch, reference_batch, model, kind, metric, value, threshold, n_here, n_there))
+    order = {"labels": 0, "embeddings": 1}
+    rows.sort(key=lambda r: (order[r["kind"]], r["model"] != REFERENCE, r["model"]))
+    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
+
+
 def batch_drift(
     batch: str,
     reference_batch: str,
@@ -79,57 +142,6 @@ def batch_drift(
     embeddings: pd.DataFrame,
     labels: list[str],
 ) -> pd.DataFrame:
-    rows = []
-
-    def label_row(model, here, there):
-        p, q = label_distribution(here, labels), label_distribution(there, labels)
-        if p is not None and q is not None:
-            rows.append(
-                _row(
-                    batch,
-                    reference_batch,
-                    model,
-                    "labels",
-                    "jensen_shannon_distance",
-                    js_distance(p, q),
-                    LABEL_JS_THRESHOLD,
-                    len(here),
-                    len(there),
-                )
-            )
-
-    if len(prompts):
-        known = prompts[prompts["reference_caption"].notna()]
-        label_row(
-            REFERENCE,
-            list(known.loc[known["batch"] == batch, "reference_labels"]),
-            list(known.loc[known["batch"] == reference_batch, "reference_labels"]),
-        )
-    ok = captions[~captions["parse_status"].isin(["invalid", "error"])] if len(captions) else captions
-    for model in sorted(set(ok["model"])) if len(ok) else []:
-        mine = ok[ok["model"] == model]
-        label_row(
-            model,
-            list(mine.loc[mine["batch"] == batch, "labels"]),
-            list(mine.loc[mine["batch"] == reference_batch, "labels"]),
-        )
-    captioned = embeddings[embeddings["source"] == "caption"] if len(embeddings) else embeddings
-    for model in sorted(set(captioned["model"])) if len(captioned) else []:
-        mine = captioned[captioned["model"] == model]
-        here = [np.asarray(v, dtype=float) for v in mine.loc[mine["batch"] == batch, "vector"]]
-        there = [np.asarray(v, dtype=float) for v in mine.loc[mine["batch"] == reference_batch, "vector"]]
-        if here and there:
-            rows.append(
-                _row(
-                    batch,
-                    reference_batch,
-                    model,
-                    "embeddings",
-                    "mean_cosine_distance",
-                    mean_cosine_distance(np.stack(here), np.stack(there)),
-                    EMBEDDING_COSINE_THRESHOLD,
-                    len(here),
-                    len(there),
-                )
-            )
-    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
+    """Both batches' rows in one set of frames: the reference profile, then the drift from it."""
+    profile = reference_profile(reference_batch, prompts, captions, embeddings, labels)
+    return drift_from_profile(batch, profile, prompts, captions, embeddings, labels)
