@@ -16,7 +16,7 @@ from workbench_dagster.captioning.answer_flags import CAPTION_FLAGS
 from workbench_dagster.captioning.batch_flags import BATCH_FLAG_COLUMNS, BATCH_FLAGS, FAR_STATUSES
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS
 from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
-from workbench_dagster.evaluation.drift import DRIFT_COLUMNS
+from workbench_dagster.evaluation.drift import DRIFT_COLUMNS, PROFILE_COLUMNS
 from workbench_dagster.evaluation.metric_registry import BY_NAME, RESAMPLED, column_bounds
 from workbench_dagster.evaluation.scores import (
     COMPARISON_COLUMNS,
@@ -221,6 +221,12 @@ def _evaluation_tables(config: WorkbenchConfig) -> dict[str, Table]:
             ranges={"value": (0.0, 2.0)},
             sets={"kind": ["labels", "embeddings"]},
         ),
+        "drift_reference": Table(
+            PROFILE_COLUMNS,
+            "schema, one profile per model and kind",
+            key=("model", "kind"),
+            sets={"kind": ["labels", "embeddings"]},
+        ),
     }
 
 
@@ -236,6 +242,17 @@ def _review_tables(config: WorkbenchConfig) -> dict[str, Table]:
         "human_reviews": Table(
             REVIEW_COLUMNS,
             "schema, one review per image and reviewer, relevance 1-5",
+            key=("image_id", "reviewer"),
+            not_null=("reviewer",),
+            ranges={"relevance": (1, 5)},
+            labels={
+                "labels": (taxonomy, "labels inside the taxonomy"),
+                "flags": (CONTENT_FLAGS, "known content flags"),
+            },
+        ),
+        "review_inbox": Table(
+            REVIEW_COLUMNS,
+            "schema, one review per image and reviewer, relevance 1-5, every batch",
             key=("image_id", "reviewer"),
             not_null=("reviewer",),
             ranges={"relevance": (1, 5)},

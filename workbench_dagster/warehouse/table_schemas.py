@@ -94,6 +94,10 @@ _DECLARED = {
         "batch VARCHAR, comparison VARCHAR, label VARCHAR, raters VARCHAR, n_raters BIGINT, n_items BIGINT, "
         "n_items_complete BIGINT, percent_agreement DOUBLE, fleiss_kappa DOUBLE, krippendorff_alpha DOUBLE",
     ),
+    "drift_reference": (
+        "One row per model and kind: the training batch's label distribution or mean caption vector.",
+        "reference_batch VARCHAR, model VARCHAR, kind VARCHAR, profile DOUBLE[], n BIGINT",
+    ),
     "drift": (
         "One row per batch, model and kind: distance from the reference batch and whether it drifted.",
         "batch VARCHAR, reference_batch VARCHAR, model VARCHAR, kind VARCHAR, metric VARCHAR, value DOUBLE, "
@@ -106,6 +110,11 @@ _DECLARED = {
     ),
     "human_reviews": (
         "One row per image and reviewer: the labels, relevance and flags a human gave.",
+        "review_id VARCHAR, image_id VARCHAR, batch VARCHAR, reviewer VARCHAR, labels VARCHAR[], "
+        "relevance BIGINT, flags VARCHAR[], notes VARCHAR, source_file VARCHAR, source_sha256 VARCHAR",
+    ),
+    "review_inbox": (
+        "One row per image and reviewer, every batch: the accepted reviews of the inbox.",
         "review_id VARCHAR, image_id VARCHAR, batch VARCHAR, reviewer VARCHAR, labels VARCHAR[], "
         "relevance BIGINT, flags VARCHAR[], notes VARCHAR, source_file VARCHAR, source_sha256 VARCHAR",
     ),
