@@ -6,7 +6,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo dev test test-gpu lint format bench clean
+.PHONY: install demo dev export test test-gpu lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: install
 # process died released first.
 dev: install
 	home=$$($(PY) scripts/clean_stale_runs.py) && DAGSTER_HOME="$$home" exec $(VENV)/bin/dagster dev -w workspace.yaml
+
+# A self-contained copy of the warehouse to share (tables, no views; with its images):
+# <data_dir>/share/warehouse.duckdb, or TO=<folder>.
+export: install
+	$(PY) scripts/export_warehouse.py $(TO)
 
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
 test: install

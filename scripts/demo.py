@@ -17,7 +17,7 @@ def main() -> int:
     # The config's own instance, whatever DAGSTER_HOME said: another config's partitions are not this one's
     os.environ["DAGSTER_HOME"] = str(home)
     from workbench_dagster.definitions import build_definitions
-    from workbench_dagster.warehouse.build import query
+    from workbench_dagster.warehouse.leaderboard import short_leaderboard_text
 
     started = time.perf_counter()
     print(
@@ -26,8 +26,7 @@ def main() -> int:
     with dg.DagsterInstance.get() as instance:
         run_pipeline(build_definitions(config), instance, config)
     print(f"\nDone in {time.perf_counter() - started:.0f}s.\n\nModel leaderboard (held-out batches):")
-    board = query(config.warehouse, "select * from model_leaderboard order by rank")
-    print(board.to_string(index=False))
+    print(short_leaderboard_text(config.warehouse))
     print(f"\nDagster instance: {config.dagster_home}\nWarehouse: {config.warehouse}")
     print(
         f"  in Python: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{config.warehouse}', read_only=True).sql('show tables'))\""
