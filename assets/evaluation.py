@@ -15,6 +15,11 @@ from assets._shared.partitions import (
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.evaluation.drift import drift_from_profile, reference_profile
+from workbench_dagster.evaluation.label_confusion import (
+    label_confusion_heatmap,
+    label_confusion_matrix,
+    most_confused,
+)
 from workbench_dagster.evaluation.scores import (
     EVAL_COLUMNS,
     Partition,
@@ -90,19 +95,30 @@ def per_label_scores(
     prompts: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     """Confusion counts, precision, recall and F1 for every taxonomy label: a good micro F1 can hide a
-    label the model never gets right. The heatmap shows which."""
+    label the model never gets right. The heatmaps show which, and what the model says instead: the
+    label-by-label one (reference x predicted) leads the metadata, so the UI lists it first."""
     partition = _scored_partition(context, workbench)
     df = per_label_scores_of(partition, mllm_captions, prompts)
-    extra = {}
+    pictures, extra = {}, {}
     if len(df) and int(df["support"].sum() + df["fp"].sum()):
-        picture = figure_png(confusion_heatmap(df, f"{partition.model} on {partition.batch}: per-label confusion"))
-        extra["confusion_heatmap"] = png_markdown(picture, "per-label confusion heatmap")
+        name = f"{partition.model} on {partition.batch}"
+        counts, n_reference = label_confusion_matrix(mllm_captions, prompts, partition.labels)
+        pictures["label_confusion_heatmap"] = png_markdown(
+            figure_png(label_confusion_heatmap(counts, n_reference, f"{name}: reference x predicted label")),
+            "label-by-label confusion heatmap",
+        )
+        pictures["confusion_heatmap"] = png_markdown(
+            figure_png(confusion_heatmap(df, f"{name}: per-label confusion")), "per-label confusion heatmap"
+        )
         worst = df[df["support"] > 0].sort_values("f1")
         if len(worst):
             extra["weakest_label"] = dg.MetadataValue.text(
                 f"{worst.iloc[0]['label']} (F1 {worst.iloc[0]['f1']:.2f})"
             )
-    return table_output(df, ["label", "support", "tp", "fp", "fn", "f1"], **extra)
+        confused = most_confused(counts)
+        if confused:
+            extra["most_confused"] = dg.MetadataValue.text("; ".join(f"{r} -> {p}: {n}" for r, p, n in confused))
+    return table_output(df, ["label", "support", "tp", "fp", "fn", "f1"], pictures, **extra)
 
 
 def metric_intervals(

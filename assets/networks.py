@@ -110,30 +110,31 @@ def centrality_table(
         metadata=table_metadata(
             df.sort_values("pagerank", ascending=False),
             ["variant", "node", "pagerank", "betweenness", "community"],
+            _network_pictures(model, stats, df, semantic_graph, mllm_captions),
             graph_stats=dg.MetadataValue.json(stats),
             **files,
-            **_network_pictures(model, stats, df, semantic_graph),
         ),
     )
 
 
-def _network_pictures(model: str, stats: dict, nodes: pd.DataFrame, edges: pd.DataFrame) -> dict:
-    """A network and a map per image variant: a person sees communities faster than reads them."""
-    pictures = {}
+def _network_pictures(
+    model: str, stats: dict, nodes: pd.DataFrame, edges: pd.DataFrame, captions: pd.DataFrame
+) -> dict:
+    """A network per image variant, then a map per variant, each with a legend naming its communities'
+    top labels: a person sees communities faster than reads them. They lead the metadata."""
+    node_labels = {i: list(labels) for i, labels in zip(captions["image_id"], captions["labels"])}
+    networks, maps = {}, {}
     for variant in stats:
         if variant == BIPARTITE:
             continue
         mine = nodes[nodes["variant"] == variant]
-        pictures[f"network_{variant}"] = png_markdown(
-            figure_png(
-                network_figure(mine, edges[edges["variant"] == variant], f"{model} / {variant}: communities")
-            ),
-            f"{variant} network",
+        picture = network_figure(
+            mine, edges[edges["variant"] == variant], f"{model} / {variant}: communities", node_labels
         )
-        pictures[f"map_{variant}"] = png_markdown(
-            figure_png(map_figure(mine, f"{model} / {variant}: map (force layout)")), f"{variant} map"
-        )
-    return pictures
+        networks[f"network_{variant}"] = png_markdown(figure_png(picture), f"{variant} network")
+        picture = map_figure(mine, f"{model} / {variant}: map (force layout)", node_labels)
+        maps[f"map_{variant}"] = png_markdown(figure_png(picture), f"{variant} map")
+    return {**networks, **maps}
 
 
 def communities(
