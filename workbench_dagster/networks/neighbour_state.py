@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,10 @@ _CODE = ("knn.py", "top_k_heaps.py", "similarity.py", "neighbour_lists.py", "inc
 FORMAT = 1
 
 
+@cache
 def code_fingerprint() -> str:
-    """A digest of the modules that decide what a list holds: lists made by other code are not reused."""
+    """A digest of the modules that decide what a list holds: lists made by other code are not reused.
+    Read once per process: the code that runs is the code that was imported."""
     digest = hashlib.blake2b(digest_size=8)
     for name in _CODE:
         digest.update((Path(__file__).parent / name).read_bytes())

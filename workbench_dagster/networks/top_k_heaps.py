@@ -82,15 +82,16 @@ def canonical_round(products, left, right, scale) -> np.ndarray:
     """float32 of round(left @ right.T, decimals) from a float64 BLAS block, the same wherever the pair sat.
 
     BLAS sums an inner product in an order that depends on the pair's position in its tiles,
-    so the same pair can differ by a few float64 ulps between a full search and an
-    incremental one (10^-14 at most for unit rows of a few thousand entries). Rounding to
-    `decimals` (scale = 10^decimals) hides that except within 10^-12 of a rounding boundary,
-    a few pairs in a million: those are summed again here in index order from the float32
-    rows, whose products float64 holds exactly, so every pair gets one value whatever
-    search computed it. Values are then stored in float32 like the heaps compare them.
+    so the same pair can differ between a full search and an incremental one: any float64
+    sum of d products of unit rows is within d * 1.1e-16 of the exact value (4e-14 for
+    d = 384). Rounding to `decimals` (scale = 10^decimals) hides that except within
+    max(10^-12, d * 10^-15), over twice that bound, of a rounding boundary, a few pairs in a
+    million: those are summed again here in index order from the float32 rows, whose
+    products float64 holds exactly, so every pair gets one value whatever search computed
+    it. Values are then stored in float32 like the heaps compare them.
     """
     out = np.empty(products.shape, dtype=np.float32)
-    margin = 1e-12 * scale
+    margin = max(1e-12, left.shape[1] * 1e-15) * scale
     for r in range(products.shape[0]):
         for c in range(products.shape[1]):
             y = products[r, c] * scale
