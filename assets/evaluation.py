@@ -4,7 +4,7 @@ and drift."""
 import dagster as dg
 import pandas as pd
 
-from assets._shared.metadata import figure_png, png_markdown, preview, table_output
+from assets._shared.metadata import figure_png, inline_png_markdown, png_markdown, preview, table_output
 from assets._shared.partitions import (
     ALL_MODELS_OF_BATCH,
     BATCH_PARTITIONS,
@@ -18,6 +18,7 @@ from workbench_dagster.evaluation.drift import drift_from_profile, reference_pro
 from workbench_dagster.evaluation.label_confusion import (
     label_confusion_heatmap,
     label_confusion_matrix,
+    label_confusion_thumbnail,
     most_confused,
 )
 from workbench_dagster.evaluation.scores import (
@@ -96,13 +97,19 @@ def per_label_scores(
 ) -> dg.Output[pd.DataFrame]:
     """Confusion counts, precision, recall and F1 for every taxonomy label: a good micro F1 can hide a
     label the model never gets right. The heatmaps show which, and what the model says instead: the
-    label-by-label one (reference x predicted) leads the metadata, so the UI lists it first."""
+    label-by-label one (reference x predicted) leads the metadata as a thumbnail the UI shows without a
+    click (thumbnails.py), then in full."""
     partition = _scored_partition(context, workbench)
     df = per_label_scores_of(partition, mllm_captions, prompts)
     pictures, extra = {}, {}
     if len(df) and int(df["support"].sum() + df["fp"].sum()):
         name = f"{partition.model} on {partition.batch}"
         counts, n_reference = label_confusion_matrix(mllm_captions, prompts, partition.labels)
+        pictures["label_confusion_thumbnail"] = inline_png_markdown(  # shown without a click
+            label_confusion_thumbnail(counts, n_reference, "label confusion"),
+            "label confusion",
+            "label_confusion_heatmap",
+        )
         pictures["label_confusion_heatmap"] = png_markdown(
             figure_png(label_confusion_heatmap(counts, n_reference, f"{name}: reference x predicted label")),
             "label-by-label confusion heatmap",

@@ -4,7 +4,7 @@ differ."""
 import dagster as dg
 import pandas as pd
 
-from assets._shared.metadata import figure_png, png_markdown, table_metadata, table_output
+from assets._shared.metadata import figure_png, inline_png_markdown, png_markdown, table_metadata, table_output
 from assets._shared.partitions import ALL_BATCHES_OF_MODEL, model_partitions
 from assets._shared.rules import backend_failures, code_version
 from assets._shared.stage import stage_asset, stage_definitions
@@ -14,7 +14,7 @@ from workbench_dagster.networks.community_cards import community_table
 from workbench_dagster.networks.comparison import compare_models
 from workbench_dagster.networks.comparison import image_divergence as divergence_scores
 from workbench_dagster.networks.exports import export_networks
-from workbench_dagster.networks.figures import map_figure, network_figure
+from workbench_dagster.networks.figures import map_figure, map_thumbnail, network_figure
 from workbench_dagster.networks.layers import baseline_visual_features
 from workbench_dagster.networks.narratives import PROMPT_VERSION as SUMMARY_PROMPT_VERSION
 from workbench_dagster.networks.narratives import SCHEMA_VERSION as SUMMARY_SCHEMA_VERSION
@@ -121,20 +121,25 @@ def _network_pictures(
     model: str, stats: dict, nodes: pd.DataFrame, edges: pd.DataFrame, captions: pd.DataFrame
 ) -> dict:
     """A network per image variant, then a map per variant, each with a legend naming its communities'
-    top labels: a person sees communities faster than reads them. They lead the metadata."""
+    top labels: a person sees communities faster than reads them. They lead the metadata, after a
+    thumbnail of each the UI shows without a click (thumbnails.py)."""
     node_labels = {i: list(labels) for i, labels in zip(captions["image_id"], captions["labels"])}
-    networks, maps = {}, {}
+    thumbnails, networks, maps = {}, {}, {}
     for variant in stats:
         if variant == BIPARTITE:
             continue
         mine = nodes[nodes["variant"] == variant]
+        alt = f"{variant} communities"
+        thumbnails[f"network_{variant}_thumbnail"] = inline_png_markdown(  # shown without a click
+            map_thumbnail(mine, alt), alt, f"network_{variant}"
+        )
         picture = network_figure(
             mine, edges[edges["variant"] == variant], f"{model} / {variant}: communities", node_labels
         )
         networks[f"network_{variant}"] = png_markdown(figure_png(picture), f"{variant} network")
         picture = map_figure(mine, f"{model} / {variant}: map (force layout)", node_labels)
         maps[f"map_{variant}"] = png_markdown(figure_png(picture), f"{variant} map")
-    return {**networks, **maps}
+    return {**thumbnails, **networks, **maps}
 
 
 def communities(

@@ -41,3 +41,13 @@ def table_output(
 ) -> dg.Output:
     """An asset's table as its output, with `table_metadata` (pictures, row count, preview, `extra`)."""
     return dg.Output(df, metadata=table_metadata(df, columns, pictures, **extra))
+
+
+def inline_png_markdown(png: bytes | None, alt: str, full_entry: str) -> dg.MetadataValue:
+    """A thumbnail the UI shows without a click (under its 1,000-character inline limit, see
+    workbench_dagster/thumbnails.py), or a note naming the entry with the full picture when none fitted."""
+    if png is None:
+        return dg.MetadataValue.md(
+            f"_{alt}: too detailed for an inline thumbnail; the full picture is `{full_entry}`_"
+        )
+    return png_markdown(png, alt)

@@ -62,6 +62,8 @@ def label_confusion_heatmap(counts: pd.DataFrame, n_reference: pd.Series, title:
     ax.imshow(values / support, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for i in range(rows):
         ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, lw=0.8, ec="#2a9d4b"))
+    ax.set_xlim(-0.5, cols - 0.5)  # the outlines must not widen the axes
+    ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xticks(range(cols), list(counts.columns), rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(rows), [f"{r} ({int(n_reference.get(r, 0))})" for r in counts.index], fontsize=7)
     ax.set_xlabel("predicted label", fontsize=8)
@@ -85,3 +87,12 @@ def most_confused(counts: pd.DataFrame, n: int = 5) -> list[tuple[str, str, int]
         if r != p and counts.loc[r, p] > 0
     ]
     return sorted(cells, key=lambda c: (-c[2], c[0], c[1]))[:n]
+
+
+def label_confusion_thumbnail(counts: pd.DataFrame, n_reference: pd.Series, alt: str) -> bytes | None:
+    """The heatmap as flat blocks small enough to show inline in the UI (thumbnails.py); the same
+    shares as `label_confusion_heatmap`, without the text."""
+    from workbench_dagster.thumbnails import fitting_png, heat_blocks
+
+    support = np.maximum(n_reference.reindex(counts.index).fillna(0).to_numpy(dtype=float), 1)[:, None]
+    return fitting_png(heat_blocks(counts.to_numpy(dtype=float) / support), alt)

@@ -130,3 +130,12 @@ def map_figure(centrality: pd.DataFrame, title: str, node_labels: dict[str, list
     ax.set_xticks([])
     ax.set_yticks([])
     return fig
+
+
+def map_thumbnail(centrality: pd.DataFrame, alt: str) -> bytes | None:
+    """The map as coloured dots small enough to show inline in the UI (thumbnails.py), in the colours of
+    `map_figure`; None when the map is too detailed to fit."""
+    from workbench_dagster.thumbnails import fitting_png, scatter_blocks
+
+    colours = [community_colour(c) for c in _communities(centrality)]
+    return fitting_png(scatter_blocks(centrality["x"], centrality["y"], colours), alt)
