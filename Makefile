@@ -6,15 +6,33 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo dev export test test-gpu lint format bench clean
+.PHONY: install lock demo dev export test test-gpu lint format bench clean
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+# Locked installs: .venv is synced to uv.lock (exact versions, PyPI files checked by hash, torch the CPU wheel on disk),
+# so every machine gets the same packages. uv itself, pinned, comes from the package index into
+# .venv-tools the first time. --locked stops with uv's message when pyproject.toml's dependencies
+# changed without `make lock`, instead of a package going missing at import time.
+UV_VERSION := 0.13.9
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
+UV_FLAGS := --python $(PYTHON) --no-python-downloads
+
+$(TOOLS)/.uv-$(UV_VERSION):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	touch $@
+
+# The venv is seeded with pip so that `.venv/bin/pip` keeps working; a sync removes what the lock lacks.
+$(VENV)/.installed: pyproject.toml uv.lock | $(TOOLS)/.uv-$(UV_VERSION)
+	test -x $(PY) || $(UV) venv --seed --quiet $(UV_FLAGS) $(VENV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --quiet $(UV_FLAGS)
 	touch $@
 
 install: $(VENV)/.installed
+
+# After a change to the dependencies in pyproject.toml: re-resolve uv.lock (commit it with the change).
+lock: | $(TOOLS)/.uv-$(UV_VERSION)
+	$(UV) lock $(UV_FLAGS)
 
 demo: install
 	$(PY) scripts/demo.py
