@@ -8,14 +8,13 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install lock demo dev export test test-gpu lint format bench clean
 
-# Locked installs: .venv is synced to uv.lock (exact versions, PyPI files checked by hash, torch the CPU wheel on disk),
-# so every machine gets the same packages. uv itself, pinned, comes from the package index into
-# .venv-tools the first time. --locked stops with uv's message when pyproject.toml's dependencies
-# changed without `make lock`, instead of a package going missing at import time.
+# Locked installs: .venv is synced to uv.lock (exact versions, PyPI files checked by hash, torch the
+# CPU wheel on disk), so every machine gets the same packages. uv itself, pinned, comes from the
+# package index into .venv-tools the first time. --locked stops with uv's message when pyproject.toml's
+# dependencies changed without `make lock`, instead of a package going missing at import time.
 UV_VERSION := 0.13.9
 TOOLS := .venv-tools
 UV := $(TOOLS)/bin/uv
-UV_FLAGS := --python $(PYTHON) --no-python-downloads
 
 $(TOOLS)/.uv-$(UV_VERSION):
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -23,16 +22,18 @@ $(TOOLS)/.uv-$(UV_VERSION):
 	touch $@
 
 # The venv is seeded with pip so that `.venv/bin/pip` keeps working; a sync removes what the lock lacks.
+# No --python on sync: given a path (a pyenv shim, say) other than the venv's own interpreter, uv
+# deletes and recreates the venv, unseeded.
 $(VENV)/.installed: pyproject.toml uv.lock | $(TOOLS)/.uv-$(UV_VERSION)
-	test -x $(PY) || $(UV) venv --seed --quiet $(UV_FLAGS) $(VENV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --quiet $(UV_FLAGS)
+	test -x $(PY) || $(UV) venv --seed --quiet --python $(PYTHON) --no-python-downloads $(VENV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --quiet --no-python-downloads
 	touch $@
 
 install: $(VENV)/.installed
 
 # After a change to the dependencies in pyproject.toml: re-resolve uv.lock (commit it with the change).
 lock: | $(TOOLS)/.uv-$(UV_VERSION)
-	$(UV) lock $(UV_FLAGS)
+	$(UV) lock --python $(PYTHON) --no-python-downloads
 
 demo: install
 	$(PY) scripts/demo.py
