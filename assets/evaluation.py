@@ -105,7 +105,7 @@ def per_label_scores(
     if len(df) and int(df["support"].sum() + df["fp"].sum()):
         name = f"{partition.model} on {partition.batch}"
         counts, n_reference = label_confusion_matrix(mllm_captions, prompts, partition.labels)
-        pictures["label_confusion_thumbnail"] = inline_png_markdown(  # shown without a click
+        pictures["thumbnail_label_confusion"] = inline_png_markdown(  # shown without a click
             label_confusion_thumbnail(counts, n_reference, "label confusion"),
             "label confusion",
             "label_confusion_heatmap",

@@ -14,7 +14,7 @@ from workbench_dagster.networks.community_cards import community_table
 from workbench_dagster.networks.comparison import compare_models
 from workbench_dagster.networks.comparison import image_divergence as divergence_scores
 from workbench_dagster.networks.exports import export_networks
-from workbench_dagster.networks.figures import map_figure, map_thumbnail, network_figure
+from workbench_dagster.networks.figures import legend_line, map_figure, map_thumbnail, network_figure
 from workbench_dagster.networks.layers import baseline_visual_features
 from workbench_dagster.networks.narratives import PROMPT_VERSION as SUMMARY_PROMPT_VERSION
 from workbench_dagster.networks.narratives import SCHEMA_VERSION as SUMMARY_SCHEMA_VERSION
@@ -26,6 +26,7 @@ from workbench_dagster.networks.variants import (
     graph_nodes,
 )
 from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.thumbnails import INLINE_LIMIT
 
 STAGE = "networks"
 
@@ -129,9 +130,9 @@ def _network_pictures(
         if variant == BIPARTITE:
             continue
         mine = nodes[nodes["variant"] == variant]
-        alt = f"{variant} communities"
-        thumbnails[f"network_{variant}_thumbnail"] = inline_png_markdown(  # shown without a click
-            map_thumbnail(mine, alt), alt, f"network_{variant}"
+        alt, legend = f"{variant} communities", legend_line(mine, node_labels)
+        thumbnails[f"thumbnail_{variant}"] = inline_png_markdown(  # shown without a click
+            map_thumbnail(mine, alt, INLINE_LIMIT - len(legend) - 2), alt, f"network_{variant}", legend
         )
         picture = network_figure(
             mine, edges[edges["variant"] == variant], f"{model} / {variant}: communities", node_labels

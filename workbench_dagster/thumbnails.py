@@ -39,7 +39,7 @@ def fitting_png(rgb: np.ndarray, alt: str, limit: int = INLINE_LIMIT, min_side: 
     return None
 
 
-def heat_blocks(shares: np.ndarray, cell: int = 12, levels: int = 6) -> np.ndarray:
+def heat_blocks(shares: np.ndarray, cell: int = 16, levels: int = 6) -> np.ndarray:
     """A heatmap as flat blocks: `shares` (rows x columns in [0, 1]) in `levels` steps of blue, white
     for 0, each cell `cell` pixels wide, a one-pixel grey grid between cells."""
     import matplotlib
@@ -59,13 +59,16 @@ def heat_blocks(shares: np.ndarray, cell: int = 12, levels: int = 6) -> np.ndarr
     return blocks
 
 
-def scatter_blocks(x, y, colours, side: int = 160, dot: int = 4) -> np.ndarray:
-    """Points as `dot`-pixel squares in their RGB(A, alpha ignored) `colours` on a white `side`-pixel canvas,
-    the coordinates scaled to fill it; later points are drawn over earlier ones."""
+def scatter_blocks(x, y, colours, side: int = 160, dot: int | None = None) -> np.ndarray:
+    """Points as `dot`-pixel squares in their RGB(A, alpha ignored) `colours` on a white `side`-pixel canvas
+    in a grey frame, the coordinates scaled to fill it; later points are drawn over earlier ones. `dot`
+    defaults to a size that shrinks as points grow many (3 to 10 pixels), so eight nodes still read."""
     canvas = np.full((side, side, 3), 255, dtype=np.uint8)
+    canvas[[0, -1], :] = canvas[:, [0, -1]] = 200
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if not len(x):
         return canvas
+    dot = dot or int(np.clip(side // (3 * np.sqrt(len(x))), 3, 10))
 
     def span(v: np.ndarray) -> np.ndarray:
         return (v - v.min()) / (np.ptp(v) or 1.0)

@@ -43,11 +43,11 @@ def table_output(
     return dg.Output(df, metadata=table_metadata(df, columns, pictures, **extra))
 
 
-def inline_png_markdown(png: bytes | None, alt: str, full_entry: str) -> dg.MetadataValue:
+def inline_png_markdown(png: bytes | None, alt: str, full_entry: str, caption: str = "") -> dg.MetadataValue:
     """A thumbnail the UI shows without a click (under its 1,000-character inline limit, see
-    workbench_dagster/thumbnails.py), or a note naming the entry with the full picture when none fitted."""
+    workbench_dagster/thumbnails.py) with `caption` under it, or a note naming the entry with the full
+    picture when none fitted."""
+    below = f"\n\n{caption}" if caption else ""
     if png is None:
-        return dg.MetadataValue.md(
-            f"_{alt}: too detailed for an inline thumbnail; the full picture is `{full_entry}`_"
-        )
-    return png_markdown(png, alt)
+        return dg.MetadataValue.md(f"_{alt}: too detailed for an inline thumbnail; see `{full_entry}`_{below}")
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()}){below}")

@@ -12,6 +12,7 @@ from collections import Counter
 import pandas as pd
 
 from workbench_dagster.networks.adjacency import network_from_edges
+from workbench_dagster.thumbnails import INLINE_LIMIT
 
 LEGEND_COMMUNITIES = 10  # communities in the legend, largest first
 LEGEND_LABELS = 3  # labels named per community
@@ -132,10 +133,17 @@ def map_figure(centrality: pd.DataFrame, title: str, node_labels: dict[str, list
     return fig
 
 
-def map_thumbnail(centrality: pd.DataFrame, alt: str) -> bytes | None:
+def map_thumbnail(centrality: pd.DataFrame, alt: str, limit: int = INLINE_LIMIT) -> bytes | None:
     """The map as coloured dots small enough to show inline in the UI (thumbnails.py), in the colours of
-    `map_figure`; None when the map is too detailed to fit."""
+    `map_figure`; None when the map is too detailed to fit under `limit` characters of Markdown."""
     from workbench_dagster.thumbnails import fitting_png, scatter_blocks
 
     colours = [community_colour(c) for c in _communities(centrality)]
-    return fitting_png(scatter_blocks(centrality["x"], centrality["y"], colours), alt)
+    return fitting_png(scatter_blocks(centrality["x"], centrality["y"], colours), alt, limit)
+
+
+def legend_line(centrality: pd.DataFrame, node_labels: dict[str, list[str]], n: int = 4, width: int = 300) -> str:
+    """The legend's largest `n` communities on one line, cut at `width` characters: what a thumbnail
+    says under it in the UI."""
+    line = " · ".join(text for _, text in community_legend(centrality, node_labels, n))
+    return line if len(line) <= width else line[: width - 1] + "…"
