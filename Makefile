@@ -26,7 +26,8 @@ $(TOOLS)/.uv-$(UV_VERSION):
 # deletes and recreates the venv, unseeded.
 $(VENV)/.installed: pyproject.toml uv.lock | $(TOOLS)/.uv-$(UV_VERSION)
 	test -x $(PY) || $(UV) venv --seed --quiet --python $(PYTHON) --no-python-downloads $(VENV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --quiet --no-python-downloads
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --quiet --no-python-downloads \
+	  || { echo "make install: uv sync failed; if uv.lock needs updating, run 'make lock' and commit uv.lock" >&2; exit 1; }
 	touch $@
 
 install: $(VENV)/.installed
