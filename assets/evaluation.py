@@ -16,6 +16,7 @@ from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.evaluation.drift import drift_from_profile, reference_profile
 from workbench_dagster.evaluation.label_confusion import (
+    THUMBNAIL_CAPTION,
     label_confusion_heatmap,
     label_confusion_matrix,
     label_confusion_thumbnail,
@@ -106,9 +107,10 @@ def per_label_scores(
         name = f"{partition.model} on {partition.batch}"
         counts, n_reference = label_confusion_matrix(mllm_captions, prompts, partition.labels)
         pictures["thumbnail_label_confusion"] = inline_png_markdown(  # shown without a click
-            label_confusion_thumbnail(counts, n_reference, "label confusion"),
+            label_confusion_thumbnail(counts, n_reference, "label confusion", 990 - len(THUMBNAIL_CAPTION)),
             "label confusion",
             "label_confusion_heatmap",
+            THUMBNAIL_CAPTION,
         )
         pictures["label_confusion_heatmap"] = png_markdown(
             figure_png(label_confusion_heatmap(counts, n_reference, f"{name}: reference x predicted label")),

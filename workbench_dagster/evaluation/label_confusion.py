@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from workbench_dagster.evaluation.per_image import scored_captions
+from workbench_dagster.thumbnails import INLINE_LIMIT
 
 NONE = "(none)"
 
@@ -89,10 +90,15 @@ def most_confused(counts: pd.DataFrame, n: int = 5) -> list[tuple[str, str, int]
     return sorted(cells, key=lambda c: (-c[2], c[0], c[1]))[:n]
 
 
-def label_confusion_thumbnail(counts: pd.DataFrame, n_reference: pd.Series, alt: str) -> bytes | None:
-    """The heatmap as flat blocks small enough to show inline in the UI (thumbnails.py); the same
-    shares as `label_confusion_heatmap`, without the text."""
+THUMBNAIL_CAPTION = "rows: reference labels; columns: predicted labels, then (none); the diagonal is the hits"
+
+
+def label_confusion_thumbnail(
+    counts: pd.DataFrame, n_reference: pd.Series, alt: str, limit: int = INLINE_LIMIT
+) -> bytes | None:
+    """The heatmap as flat blocks small enough to show inline in the UI (thumbnails.py) under `limit`
+    characters of Markdown; the same shares as `label_confusion_heatmap`, without the text."""
     from workbench_dagster.thumbnails import fitting_png, heat_blocks
 
     support = np.maximum(n_reference.reindex(counts.index).fillna(0).to_numpy(dtype=float), 1)[:, None]
-    return fitting_png(heat_blocks(counts.to_numpy(dtype=float) / support), alt)
+    return fitting_png(heat_blocks(counts.to_numpy(dtype=float) / support), alt, limit)
