@@ -187,24 +187,25 @@ def inline_pngs(dom: str) -> dict[str, str]:
     return found
 
 
-def test_per_label_scores_page_shows_the_label_confusion_heatmap_without_a_click(webserver):
-    page = f"{webserver}/assets/per_label_scores"
-    dom = rendered(page)
-    assert "thumbnail_label_confusion" in dom, "the metadata table did not render"
-    assert dom.index("thumbnail_label_confusion") < dom.index(">preview<"), "the picture is not first"
-    pictures = inline_pngs(dom)
-    assert "label confusion" in pictures, f"no inline heatmap; inline PNGs: {sorted(pictures)}"
-    # the full pictures are listed too, one click away
-    assert "label_confusion_heatmap" in dom and "confusion_heatmap" in dom
-    screenshot(page, "per_label_scores.png")
+PAGES = [
+    # asset, its thumbnail's entry, the thumbnail's alt text, the full pictures' entries (one click away)
+    (
+        "per_label_scores",
+        "thumbnail_label_confusion",
+        "label confusion",
+        ["label_confusion_heatmap", "confusion_heatmap"],
+    ),
+    ("centrality_table", "thumbnail_labels", "labels communities", ["network_labels", "map_labels"]),
+]
 
 
-def test_centrality_table_page_shows_the_network_without_a_click(webserver):
-    page = f"{webserver}/assets/centrality_table"
+@pytest.mark.parametrize(("asset", "entry", "alt", "full"), PAGES, ids=[p[0] for p in PAGES])
+def test_the_asset_page_shows_its_picture_first_and_without_a_click(webserver, asset, entry, alt, full):
+    page = f"{webserver}/assets/{asset}"
     dom = rendered(page)
-    assert "thumbnail_labels" in dom, "the metadata table did not render"
-    assert dom.index("thumbnail_labels") < dom.index(">preview<"), "the picture is not first"
+    assert entry in dom, f"{asset}: the metadata table did not render"
+    assert dom.index(entry) < dom.index(">preview<"), f"{asset}: the picture is not the first entry"
     pictures = inline_pngs(dom)
-    assert "labels communities" in pictures, f"no inline network picture; inline PNGs: {sorted(pictures)}"
-    assert "network_labels" in dom and "map_labels" in dom
-    screenshot(page, "centrality_table.png")
+    assert alt in pictures, f"{asset}: no inline picture {alt!r}; inline PNGs: {sorted(pictures)}"
+    assert all(name in dom for name in full), f"{asset}: a full picture's entry is missing: {full}"
+    screenshot(page, f"{asset}.png")
