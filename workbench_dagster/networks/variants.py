@@ -11,19 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench_dagster.networks.adjacency import network_from_edges, upper_edges
+from workbench_dagster.networks.adjacency import network_from_edges
 from workbench_dagster.networks.bipartite import label_projection
 from workbench_dagster.networks.centrality import centrality_frame
 from workbench_dagster.networks.communities import hierarchical_communities, leiden_communities, modularity
+from workbench_dagster.networks.edge_rows import edge_table
 from workbench_dagster.networks.layers import layer_graphs
 from workbench_dagster.networks.layout import force_layout
-from workbench_dagster.networks.similarity import combine_graphs
 from workbench_dagster.networks.tables import CENTRALITY_COLUMNS, EDGE_COLUMNS
-from workbench_dagster.networks.variant_registry import BIPARTITE, LAYER_COLUMNS, VARIANT_LAYERS
+from workbench_dagster.networks.variant_registry import BIPARTITE
 from workbench_dagster.scenario.config import GraphConfig
 
 
@@ -88,62 +87,10 @@ def _edge_table(
     labels: list[str],
     settings: GraphConfig,
 ) -> pd.DataFrame:
+    """Each variant's weighted average of its layers and each layer's own weight, then the image-label
+    rows (edge_rows.py: the same floats as combine_graphs and upper_edges, from arrays)."""
     weights = settings.layer_weights.model_dump()
-    ids_arr = pd.array(ids, dtype="str")  # converted once: taking from it is a gather, not 100,000 str checks
-    frames = [_variant_edges(model, variant, layers, weights, ids_arr) for variant in settings.variants]
-    frames.append(_bipartite_edges(model, ids, label_sets, labels))
-    out = pd.concat(frames, ignore_index=True)[EDGE_COLUMNS]
-    return out.astype(dict.fromkeys(["weight", *LAYER_COLUMNS.values()], float))
-
-
-def _variant_edges(
-    model: str,
-    variant: str,
-    layers: dict[str, sp.csr_matrix],
-    weights: dict[str, float],
-    ids: pd.api.extensions.ExtensionArray,
-) -> pd.DataFrame:
-    """One variant's rows of the edge table: the weighted average of its layers, and each layer's own weight."""
-    mine = VARIANT_LAYERS[variant]
-    combined = combine_graphs(
-        [(layers[name], weights[name]) for name in mine if name in layers and weights[name] > 0]
-    )
-    np.clip(combined.data, 0.0, 1.0, out=combined.data)
-    upper = upper_edges(combined)
-    rows, cols = upper.row, upper.col
-    frame = {
-        "model": model,
-        "variant": variant,
-        "source": ids[rows],
-        "target": ids[cols],
-        "weight": upper.data.astype(float),
-    }
-    for name, column in LAYER_COLUMNS.items():
-        in_variant = name in mine and name in layers
-        frame[column] = np.asarray(layers[name][rows, cols]).ravel().astype(float) if in_variant else 0.0
-    return pd.DataFrame(frame, columns=EDGE_COLUMNS)
-
-
-def _bipartite_edges(model: str, ids: list[str], label_sets: list[list[str]], labels: list[str]) -> pd.DataFrame:
-    """The image-label rows of the edge table: an image to each taxonomy label it carries, weight 1."""
-    known = set(labels)
-    pairs = [
-        (image, f"label:{lab}")
-        for image, labs in zip(ids, label_sets)
-        for lab in dict.fromkeys(labs)
-        if lab in known
-    ]
-    return pd.DataFrame(
-        {
-            "model": model,
-            "variant": BIPARTITE,
-            "source": [p[0] for p in pairs],
-            "target": [p[1] for p in pairs],
-            "weight": 1.0,
-            **dict.fromkeys(LAYER_COLUMNS.values(), 0.0),
-        },
-        columns=EDGE_COLUMNS,
-    )
+    return edge_table(model, ids, label_sets, layers, labels, list(settings.variants), weights)
 
 
 def _variant_graph(variant: str, nodes: pd.DataFrame, edges: pd.DataFrame):
