@@ -95,7 +95,9 @@ def grow_lists(
     return nb, sc
 
 
-def _vector_layer(name, ids, vectors, settings: GraphConfig, folder: Path) -> tuple[sp.csr_matrix, dict]:
+def _vector_layer(
+    name, ids, vectors, settings: GraphConfig, folder: Path, positions
+) -> tuple[sp.csr_matrix, dict]:
     unit = unit_rows(vectors)
     n = len(ids)
     if n > settings.approximate_above:
@@ -114,12 +116,14 @@ def _vector_layer(name, ids, vectors, settings: GraphConfig, folder: Path) -> tu
         return canonical_similarities(unit[new], unit).astype(np.float32)
 
     nb, sc, report = _lists(
-        folder / f"{name}.npz", ids, store.row_fingerprints(unit), keys, width, full, score_new
+        folder / f"{name}.npz", positions, store.row_fingerprints(unit), keys, width, full, score_new
     )
     return knn_adjacency(n, *flat(nb, sc), settings.min_similarity), report
 
 
-def _label_layer(ids, label_sets, labels, settings: GraphConfig, folder: Path) -> tuple[sp.csr_matrix, dict]:
+def _label_layer(
+    ids, label_sets, labels, settings: GraphConfig, folder: Path, positions
+) -> tuple[sp.csr_matrix, dict]:
     n = len(ids)
     width = max(0, min(settings.k, n - 1))
     keys = {"layer": "label", "k": settings.k, "labels": list(labels)}
@@ -139,22 +143,23 @@ def _label_layer(ids, label_sets, labels, settings: GraphConfig, folder: Path) -
     def full() -> tuple[np.ndarray, np.ndarray]:
         return label_lists(label_sets, labels, settings.k)
 
-    nb, sc, report = _lists(folder / "label.npz", ids, fingerprints, keys, width, full, score_new)
+    nb, sc, report = _lists(folder / "label.npz", positions, fingerprints, keys, width, full, score_new)
     return label_adjacency(nb, sc), report
 
 
-def _lists(path: Path, ids, fingerprints, keys: dict, width: int, full, score_new):
+def _lists(path: Path, positions: store.NodePositions, fingerprints, keys: dict, width: int, full, score_new):
     """The layer's lists, grown from the state at `path` when it allows, else searched in full; state rewritten."""
     keys = {**keys, "code": store.code_fingerprint()}
+    ids = positions.ids
     try:
         old = store.load(path)
-        old_at = store.reuse_check(old, ids, fingerprints, keys)
+        old_at = store.reuse_check(old, ids, fingerprints, keys, positions)
         nb, sc = grow_lists(old_at, old.neighbours, old.scores, len(ids), width, score_new)
         report = {"mode": "incremental", "new_nodes": len(ids) - len(old_at)}
     except store.StateUnusable as why:
         nb, sc = full()
         report = {"mode": "full", "new_nodes": len(ids), "reason": str(why)}
-    store.save(path, store.LayerState(np.asarray(ids, dtype=str), fingerprints, keys, nb, sc))
+    store.save(path, store.LayerState(ids, fingerprints, keys, nb, sc))
     return nb, sc, report
 
 
@@ -169,9 +174,10 @@ def layer_graphs_with_state(
 ) -> tuple[dict[str, sp.csr_matrix], dict[str, dict]]:
     """layers.layer_graphs, grown from the lists kept in `folder` where possible; and per layer how."""
     layers, reports = {}, {}
-    layers["label"], reports["label"] = _label_layer(ids, label_sets, labels, settings, folder)
+    positions = store.NodePositions(ids)
+    layers["label"], reports["label"] = _label_layer(ids, label_sets, labels, settings, folder, positions)
     for name, vectors in vector_layers(ids, embeddings, visual).items():
-        adj, reports[name] = _vector_layer(name, ids, vectors, settings, folder)
+        adj, reports[name] = _vector_layer(name, ids, vectors, settings, folder, positions)
         np.clip(adj.data, -1.0, 1.0, out=adj.data)
         layers[name] = adj
     return layers, reports

@@ -52,7 +52,7 @@ def row_fingerprints(rows) -> np.ndarray:
 
     Matrix rows go through one compiled pass (top_k_heaps.row_hashes): a hashlib call per
     row costs 8 us, a quarter of a second per build at 30,000 vector rows. Strings (label
-    sets) go through blake2b.
+    sets, one per distinct set) go through blake2b.
     """
     if not isinstance(rows, np.ndarray):
         digests = b"".join(hashlib.blake2b(row.encode(), digest_size=16).digest() for row in rows)
@@ -60,7 +60,14 @@ def row_fingerprints(rows) -> np.ndarray:
     from workbench_dagster.networks.top_k_heaps import row_hashes
 
     words = np.ascontiguousarray(rows + np.float32(0.0), dtype=np.float32).reshape(len(rows), -1).view(np.uint32)
-    return row_hashes(words).view(np.uint8).reshape(len(rows), 16)
+    return row_hashes(words, _hash_keys(words.shape[1])).view(np.uint8).reshape(len(rows), 16)
+
+
+@cache
+def _hash_keys(columns: int) -> np.ndarray:
+    """Fixed odd 64-bit keys per column (the same in every process: fingerprints are compared across runs)."""
+    keys = np.random.default_rng(0x5EED).integers(0, 1 << 63, size=(2, columns), dtype=np.uint64)
+    return keys * np.uint64(2) + np.uint64(1)
 
 
 def save(path: Path, state: LayerState) -> None:
@@ -108,7 +115,34 @@ def load(path: Path) -> LayerState:
     return state
 
 
-def reuse_check(state: LayerState, ids: list[str], fingerprints: np.ndarray, settings: dict) -> np.ndarray:
+class NodePositions:
+    """Where a state's old ids sit among this build's ids, looked up once for all the layers that share them.
+
+    Every layer's state holds the same ids when the last build wrote them all; hashing 10,000
+    ids per layer was a tenth of a grown build.
+    """
+
+    def __init__(self, ids: list[str]):
+        self.ids = np.asarray(ids, dtype=str)  # what save() writes, converted once
+        self._index = pd.Index(np.asarray(ids, dtype=object), dtype=object)
+        self._seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def of(self, old_ids: np.ndarray) -> np.ndarray:
+        for known, where in self._seen:
+            if known.shape == old_ids.shape and np.array_equal(known, old_ids):
+                return where
+        where = self._index.get_indexer(old_ids.astype(object)).astype(np.int64)
+        self._seen.append((old_ids, where))
+        return where
+
+
+def reuse_check(
+    state: LayerState,
+    ids: list[str],
+    fingerprints: np.ndarray,
+    settings: dict,
+    positions: NodePositions | None = None,
+) -> np.ndarray:
     """Where each old node sits among `ids`, when the old lists can be grown; else StateUnusable.
 
     Old nodes must keep their relative order (ids are sorted, so they do), so that ties,
@@ -119,8 +153,8 @@ def reuse_check(state: LayerState, ids: list[str], fingerprints: np.ndarray, set
             k for k in set(state.settings) | set(settings) if state.settings.get(k) != settings.get(k)
         )
         raise StateUnusable(f"settings changed: {', '.join(changed)}")
-    old_ids = state.ids.astype(object)
-    where = pd.Index(np.asarray(ids, dtype=object)).get_indexer(old_ids).astype(np.int64)
+    old_ids = state.ids
+    where = (positions or NodePositions(ids)).of(old_ids)
     missing = np.flatnonzero(where < 0)
     if len(missing):
         raise StateUnusable(f"{len(missing)} node(s) removed, e.g. {old_ids[missing[0]]}")

@@ -105,17 +105,17 @@ def canonical_round(products, left, right, scale) -> np.ndarray:
 
 
 @numba.njit(nogil=True, cache=True)
-def row_hashes(words) -> np.ndarray:
-    """Two 64-bit hashes per row of a uint32 matrix, chained over the row in order (FNV-1a- and
-    multiply-shift-style), for telling whether a node's vector changed between builds."""
+def row_hashes(words, keys) -> np.ndarray:
+    """Two 64-bit multilinear hashes per row of a uint32 matrix (sum of word * odd key mod 2^64, one key
+    per column and hash), for telling whether a node's vector changed between builds. A changed word
+    always changes both sums (an odd key is invertible mod 2^64); the terms are independent, so the
+    loop vectorises, where a chained hash waits on each multiply (3x slower at 384 columns)."""
     out = np.empty((words.shape[0], 2), dtype=np.uint64)
     for r in range(words.shape[0]):
-        h1, h2 = np.uint64(0xCBF29CE484222325), np.uint64(0x84222325CBF29CE4)
+        h1, h2 = np.uint64(0), np.uint64(0)
         for c in range(words.shape[1]):
             w = np.uint64(words[r, c])
-            h1 = (h1 ^ w) * np.uint64(0x100000001B3)
-            h1 ^= h1 >> np.uint64(32)
-            h2 = (h2 + w + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-            h2 ^= h2 >> np.uint64(29)
+            h1 += w * keys[0, c]
+            h2 += w * keys[1, c]
         out[r, 0], out[r, 1] = h1, h2
     return out
