@@ -36,6 +36,15 @@ def _stack(ids: list[str], keys, vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+def _stack_comments(ids: list[str], keys, means) -> np.ndarray:
+    """_stack for a matrix of means, _stack_objects for vector objects (images with one comment each)."""
+    return (
+        _stack(ids, keys, means)
+        if isinstance(means, np.ndarray) and means.dtype != object
+        else _stack_objects(ids, keys, means)
+    )
+
+
 def _stack_objects(ids: list[str], keys, vectors) -> np.ndarray:
     """`_stack` of one vector object per key, converted in node order: only the nodes' rows, copied once."""
     if not len(keys):
@@ -64,7 +73,8 @@ def _matrix(vectors) -> np.ndarray:
 
 
 def _mean_vectors(embeddings: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Images with vectors of `source`, and the float32 mean of each one's, added in row order like np.mean(axis=0).
+    """Images with vectors of `source`, and the float32 mean of each one's, added in row order like np.mean(axis=0);
+    where every image has one vector, the vector objects themselves (converted by the caller, in node order).
 
     Rows sorted by image, summed a rank at a time, instead of a groupby loop: 10,000 images took 3 s
     that way, longer than growing the corpus's neighbour lists by a batch.
@@ -73,6 +83,8 @@ def _mean_vectors(embeddings: pd.DataFrame, source: str) -> tuple[np.ndarray, np
     if rows.empty:
         return np.empty(0, dtype=object), np.zeros((0, 1), dtype=np.float32)
     images = rows["image_id"].to_numpy(dtype=object)
+    if pd.Index(images, dtype=object).is_unique:  # one vector each: its mean is itself (v / 1 is v, bit for bit)
+        return images, rows["vector"].to_numpy()
     order = np.argsort(images, kind="stable")
     vectors = _matrix(rows["vector"].to_numpy()[order])
     images = images[order]
@@ -117,7 +129,7 @@ def vector_layers(ids: list[str], embeddings: pd.DataFrame, visual: dict | None 
     captions = embeddings[embeddings["source"] == "caption"].drop_duplicates("image_id")
     out = {
         "caption": _stack_objects(ids, captions["image_id"].to_numpy(dtype=object), captions["vector"].to_numpy()),
-        "comment": _stack(ids, *_mean_vectors(embeddings, "comment")),
+        "comment": _stack_comments(ids, *_mean_vectors(embeddings, "comment")),
     }
     if visual:
         out["visual"] = _stack_objects(ids, list(visual), list(visual.values()))
