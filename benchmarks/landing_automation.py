@@ -42,6 +42,7 @@ class Outcome:
     unaffected_runs: list  # partitions run that the plan did not name
     runs_after_warehouse: int
     landing_to_warehouse_s: float | None
+    launched: list  # (job, partition, status, reason) per run, in launch order
 
     @property
     def repeated(self) -> dict:
@@ -84,7 +85,9 @@ def _in_flight(instance) -> int:
     return len(instance.get_run_records(dg.RunsFilter(statuses=statuses)))
 
 
-def run(workdir: Path, images: int, watch: float, interval: int, timeout: float, log=print) -> Outcome:
+def run(
+    workdir: Path, images: int, watch: float, interval: int, timeout: float, log=print, models: int = 2
+) -> Outcome:
     import dagster as dg
 
     from assets._shared.runner import run_pipeline
@@ -93,13 +96,20 @@ def run(workdir: Path, images: int, watch: float, interval: int, timeout: float,
     from workbench_dagster.definitions import build_definitions
     from workbench_dagster.scenario.config import load_config
 
-    config_path = write_config(workdir, batches=[{"id": "train", "n_images": 32}, {"id": "b001", "n_images": 8}])
+    models_config = [
+        {"id": "base-a", "backend": "baseline", "params": {"channels": 8, "epochs": 2}},
+        {"id": "base-b", "backend": "baseline", "params": {"channels": 8, "epochs": 1, "lr": 0.01}},
+    ][:models]
+    config_path = write_config(
+        workdir, batches=[{"id": "train", "n_images": 24}, {"id": "b001", "n_images": 6}], models=models_config
+    )
     config = load_config(config_path)
     home = workdir / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "WORKBENCH_CONFIG": str(config_path)}
     env["WORKBENCH_UPDATES_INTERVAL"] = str(interval)
+    env.setdefault("WORKBENCH_LANDING_SETTLE", "5")
     os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "WORKBENCH_CONFIG")})
     defs = build_definitions(config)
     with dg.DagsterInstance.get() as instance:
@@ -151,7 +161,7 @@ def _watch(instance, defs, config, workdir, images, watch, timeout, plan, log) -
     counts = Counter()
     for key in defs.resolve_asset_graph().get_all_asset_keys():
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_timestamp=dropped), limit=100_000
+            dg.AssetRecordsFilter(asset_key=key, after_timestamp=dropped), limit=10_000
         ).records
         for record in records:
             counts[(key.to_user_string(), record.partition_key)] += 1
@@ -164,6 +174,15 @@ def _watch(instance, defs, config, workdir, images, watch, timeout, plan, log) -
         unaffected_runs=unaffected,
         runs_after_warehouse=len(after),
         landing_to_warehouse_s=(reached - dropped) if reached else None,
+        launched=[
+            (
+                r.dagster_run.job_name,
+                r.dagster_run.tags.get("dagster/partition"),
+                r.dagster_run.status.value,
+                r.dagster_run.tags.get("workbench/reason", "")[:200],
+            )
+            for r in sorted(runs, key=lambda r: r.create_timestamp)
+        ],
     )
 
 
@@ -188,6 +207,8 @@ def main() -> None:
     print(f"materializations per asset: {json.dumps(dict(sorted(per_asset.items())))}")
     print(f"affected asset partitions: {len(out.expected)}; missed: {sorted(map(str, out.missed))}")
     print(f"materialized more than once: {out.repeated}")
+    for job, partition, status, reason in out.launched:
+        print(f"  run {job} [{partition}] {status}: {reason}")
     print(f"runs for unaffected partitions: {len(out.unaffected_runs)} {out.unaffected_runs[:10]}")
     print(f"runs after the warehouse update (in {args.watch:.0f}s watched): {out.runs_after_warehouse}")
     seconds = f"{out.landing_to_warehouse_s:.0f}" if out.landing_to_warehouse_s is not None else "timeout"

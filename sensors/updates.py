@@ -11,6 +11,7 @@ something it reads changes. When nothing is stale, nothing is launched.
 """
 
 import os
+import time
 
 import dagster as dg
 
@@ -24,8 +25,17 @@ REASON_TAG = "workbench/reason"
 INTERVAL_SECONDS = int(os.environ.get("WORKBENCH_UPDATES_INTERVAL", "30"))
 
 
-def wanted_batches(config) -> list[str]:
-    return list(dict.fromkeys(config.batch_ids + [b.batch for b in scan_landing(config.landing_dir)]))
+# A landing folder joins the plan once nothing in it changed for this long: a folder still being
+# copied would otherwise run once per tick of the copy, each time with more files.
+def settle_seconds() -> float:
+    return float(os.environ.get("WORKBENCH_LANDING_SETTLE", "10"))
+
+
+def wanted_batches(config, settle_seconds: float = 0.0) -> list[str]:
+    """The config's batches and the landing area's settled folders."""
+    now = time.time()
+    landed = [b.batch for b in scan_landing(config.landing_dir) if now - b.last_change() >= settle_seconds]
+    return list(dict.fromkeys(config.batch_ids + landed))
 
 
 def run_requests(
@@ -33,7 +43,7 @@ def run_requests(
 ) -> list[dg.RunRequest]:
     """`by_job`: run as the item's stage job (a sensor may target many jobs); otherwise as a selection
     of the target's assets (a schedule targets one)."""
-    found = plan(stage_defs, instance, config, wanted_batches(config))
+    found = plan(stage_defs, instance, config, wanted_batches(config, settle_seconds()))
     return [
         dg.RunRequest(
             run_key=f"{run_key_prefix}{item.job}:{item.key}:{item.state()}",
@@ -58,7 +68,7 @@ def build_updates_sensor(stage_defs: dg.Definitions, jobs: list) -> dg.SensorDef
     def workbench_updates(context: dg.SensorEvaluationContext, workbench: WorkbenchResource):
         config = workbench.config
         existing = set(context.instance.get_dynamic_partitions(BATCH_PARTITIONS.name))
-        new = [b for b in wanted_batches(config) if b not in existing]
+        new = [b for b in wanted_batches(config, settle_seconds()) if b not in existing]
         if new:  # planned next tick, once the partitions exist
             return dg.SensorResult(dynamic_partitions_requests=[BATCH_PARTITIONS.build_add_request(new)])
         requests = run_requests(stage_defs, context.instance, config, "")

@@ -131,7 +131,7 @@ def test_second_run_runs_nothing_and_a_forced_one_makes_no_model_call(built):
     assert captions["cache_hit"].all()
 
 
-def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
+def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built, monkeypatch):
     config, defs, instance, _ = built
     folder = config.landing_dir / "street photos"
     folder.mkdir(parents=True)
@@ -142,6 +142,9 @@ def test_sensor_turns_a_landing_folder_into_a_batch_with_a_failure_row(built):
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
 
     sensor = next(s for s in defs.sensors if s.name == "workbench_updates")
+    monkeypatch.setenv("WORKBENCH_LANDING_SETTLE", "3600")  # a folder still being copied waits
+    assert isinstance(sensor(dg.build_sensor_context(instance=instance, resources=defs.resources)), dg.SkipReason)
+    monkeypatch.setenv("WORKBENCH_LANDING_SETTLE", "0")
 
     def tick():
         return sensor(dg.build_sensor_context(instance=instance, resources=defs.resources))

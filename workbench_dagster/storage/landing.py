@@ -45,6 +45,17 @@ class LandingBatch:
     folder: Path
     files: tuple[LandedFile, ...]
 
+    def last_change(self) -> float:
+        """The newest modification time of the folder or any entry: a folder still being copied has
+        one within the last seconds."""
+        times = [self.folder.stat().st_mtime]
+        for landed in self.files:
+            try:
+                times.append(os.lstat(landed.path).st_mtime)
+            except OSError:
+                continue
+        return max(times)
+
     @property
     def content_hash(self) -> str:
         digest = hashlib.sha256()
