@@ -22,7 +22,8 @@ from pandas.core.arrays.string_arrow import ArrowStringArray
 from workbench_dagster.networks.tables import EDGE_COLUMNS
 from workbench_dagster.networks.variant_registry import BIPARTITE, LAYER_COLUMNS, VARIANT_LAYERS
 
-STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype
+STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str" dtype
+ARROW_STRINGS = pd.Series(["x"]).dtype == STR  # else (pandas 2) a column of Python strings is object
 
 
 def _upper(adj: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -71,14 +72,19 @@ def _variant_rows(variant, keys, values, weights) -> tuple[np.ndarray, np.ndarra
     return at, weight, columns
 
 
-def _strings(pool: list[str], codes: np.ndarray) -> ArrowStringArray:
+def _strings(pool: list[str], codes: np.ndarray):
     """The strings pool[codes] as one Arrow column: Arrow's own take, about 10 ns a row, where
     indexing a pandas string array with the same codes took ten times that."""
     column = pa.array(pool, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
-    return ArrowStringArray(column, dtype=STR)
+    return _column(column)
 
 
-def _runs(names: list[str], counts: list[int]) -> ArrowStringArray:
+def _column(column: pa.Array):
+    """The column as pandas holds strings by default: Arrow-backed "str", or object under pandas 2."""
+    return ArrowStringArray(column, dtype=STR) if ARROW_STRINGS else column.to_numpy(zero_copy_only=False)
+
+
+def _runs(names: list[str], counts: list[int]):
     """names[0] counts[0] times, then names[1] counts[1] times, ...: the model and variant columns."""
     encoded = [name.encode() for name in names]
     lengths = np.repeat([len(b) for b in encoded], counts).astype(np.int64)
@@ -86,7 +92,7 @@ def _runs(names: list[str], counts: list[int]) -> ArrowStringArray:
     np.cumsum(lengths, out=offsets[1:])
     data = b"".join(b * count for b, count in zip(encoded, counts))
     column = pa.LargeStringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data))
-    return ArrowStringArray(column, dtype=STR)
+    return _column(column)
 
 
 def bipartite_pairs(label_sets: list[list[str]], labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
