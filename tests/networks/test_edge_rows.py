@@ -14,6 +14,7 @@ from workbench_dagster.networks.similarity import combine_graphs
 from workbench_dagster.networks.tables import EDGE_COLUMNS
 from workbench_dagster.networks.variant_registry import BIPARTITE, LAYER_COLUMNS, VARIANT_LAYERS, VARIANTS
 from workbench_dagster.networks.variants import graph_nodes
+from workbench_dagster.scenario.config import GraphConfig
 
 
 def sparse_reference(model, ids, label_sets, layers, labels, weights) -> pd.DataFrame:
@@ -56,7 +57,14 @@ def test_array_assembly_equals_the_sparse_one(weights, with_visual):
     ids, label_sets = list(nodes["image_id"]), [list(x) for x in nodes["labels"]]
     label_sets[0] = [*label_sets[0], "not-in-taxonomy", label_sets[0][0]]  # ignored, and counted once
     layers = layer_graphs(ids, label_sets, embeddings, TAXONOMY, SETTINGS, visual if with_visual else None)
-    got = edge_table("m", ids, label_sets, layers, TAXONOMY, list(VARIANTS), weights)
+    got = edge_table(
+        "m",
+        ids,
+        label_sets,
+        layers,
+        TAXONOMY,
+        GraphConfig.model_validate({**SETTINGS.model_dump(), "layer_weights": weights}),
+    )
     expected = sparse_reference("m", ids, label_sets, layers, TAXONOMY, weights)
     assert len(got) > len(ids)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)

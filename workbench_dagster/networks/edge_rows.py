@@ -21,6 +21,7 @@ from pandas.core.arrays.string_arrow import ArrowStringArray
 
 from workbench_dagster.networks.tables import EDGE_COLUMNS
 from workbench_dagster.networks.variant_registry import BIPARTITE, LAYER_COLUMNS, VARIANT_LAYERS
+from workbench_dagster.scenario.config import GraphConfig
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str" dtype
 ARROW_STRINGS = pd.Series(["x"]).dtype == STR  # else (pandas 2) a column of Python strings is object
@@ -120,11 +121,10 @@ def edge_table(
     label_sets: list[list[str]],
     layers: dict[str, sp.csr_matrix],
     labels: list[str],
-    variants: list[str],
-    weights: dict[str, float],
+    settings: GraphConfig,
 ) -> pd.DataFrame:
-    """Every variant's edges (in `variants` order, each row-major) and then the image-label rows, one table."""
-    n = len(ids)
+    """Every configured variant's edges (in config order, each row-major), then the image-label rows, one table."""
+    n, variants, weights = len(ids), list(settings.variants), settings.layer_weights.model_dump()
     keys, values = layer_union(layers)
     sources, targets, weight_parts = [], [], []
     column_parts: dict[str, list[np.ndarray]] = {column: [] for column in LAYER_COLUMNS.values()}

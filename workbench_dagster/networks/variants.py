@@ -12,7 +12,6 @@ from pathlib import Path
 
 import networkx as nx
 import pandas as pd
-import scipy.sparse as sp
 
 from workbench_dagster.networks.adjacency import network_from_edges
 from workbench_dagster.networks.bipartite import label_projection
@@ -47,7 +46,7 @@ def build_semantic_graph(
         return pd.DataFrame(columns=EDGE_COLUMNS)
     label_sets = [list(x) for x in nodes["labels"]]
     layers = layer_graphs(ids, label_sets, embeddings, labels, settings, visual)
-    return _edge_table(model, ids, label_sets, layers, labels, settings)
+    return edge_table(model, ids, label_sets, layers, labels, settings)
 
 
 def build_semantic_graph_incremental(
@@ -76,21 +75,7 @@ def build_semantic_graph_incremental(
         "reasons": full,
         "layers": per_layer,
     }
-    return _edge_table(model, ids, label_sets, layers, labels, settings), report
-
-
-def _edge_table(
-    model: str,
-    ids: list[str],
-    label_sets: list[list[str]],
-    layers: dict[str, sp.csr_matrix],
-    labels: list[str],
-    settings: GraphConfig,
-) -> pd.DataFrame:
-    """Each variant's weighted average of its layers and each layer's own weight, then the image-label
-    rows (edge_rows.py: the same floats as combine_graphs and upper_edges, from arrays)."""
-    weights = settings.layer_weights.model_dump()
-    return edge_table(model, ids, label_sets, layers, labels, list(settings.variants), weights)
+    return edge_table(model, ids, label_sets, layers, labels, settings), report
 
 
 def _variant_graph(variant: str, nodes: pd.DataFrame, edges: pd.DataFrame):
