@@ -14,6 +14,7 @@ import os
 import time
 
 import dagster as dg
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from assets._shared.partitions import BATCH_PARTITIONS
 from assets._shared.updates import plan
@@ -21,6 +22,7 @@ from resources.workbench import WorkbenchResource
 from workbench_dagster.storage.landing import scan_landing
 
 REASON_TAG = "workbench/reason"
+NOT_ENDED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *IN_PROGRESS_RUN_STATUSES]
 # How often the plan is asked; tests and the landing benchmark set it lower to finish sooner.
 INTERVAL_SECONDS = int(os.environ.get("WORKBENCH_UPDATES_INTERVAL", "30"))
 
@@ -44,6 +46,12 @@ def run_requests(
     """`by_job`: run as the item's stage job (a sensor may target many jobs); otherwise as a selection
     of the target's assets (a schedule targets one)."""
     found = plan(stage_defs, instance, config, wanted_batches(config, settle_seconds()))
+    # a run in flight changes the plan as it goes (its first assets land, the rest are still
+    # missing), so its (job, partition) is never launched again until it has ended
+    in_flight = {
+        (r.dagster_run.job_name, r.dagster_run.tags.get("dagster/partition"))
+        for r in instance.get_run_records(dg.RunsFilter(statuses=NOT_ENDED))
+    }
     return [
         dg.RunRequest(
             run_key=f"{run_key_prefix}{item.job}:{item.key}:{item.state()}",
@@ -53,6 +61,7 @@ def run_requests(
             tags={REASON_TAG: "; ".join(f"{a}: {r}" for a, r in item.reasons.items())[:1000]},
         )
         for item in found.ready()
+        if (item.job, item.key) not in in_flight
     ]
 
 
