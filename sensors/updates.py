@@ -45,13 +45,14 @@ def run_requests(
 ) -> list[dg.RunRequest]:
     """`by_job`: run as the item's stage job (a sensor may target many jobs); otherwise as a selection
     of the target's assets (a schedule targets one)."""
-    found = plan(stage_defs, instance, config, wanted_batches(config, settle_seconds()))
-    # a run in flight changes the plan as it goes (its first assets land, the rest are still
-    # missing), so its (job, partition) is never launched again until it has ended
+    # A run in flight changes the plan as it goes (its first assets land, the rest are still
+    # missing), so its (job, partition) is never launched again until it has ended. Asked before
+    # the records are read: a run that ends in between has then left its records for the plan.
     in_flight = {
         (r.dagster_run.job_name, r.dagster_run.tags.get("dagster/partition"))
         for r in instance.get_run_records(dg.RunsFilter(statuses=NOT_ENDED))
     }
+    found = plan(stage_defs, instance, config, wanted_batches(config, settle_seconds()))
     return [
         dg.RunRequest(
             run_key=f"{run_key_prefix}{item.job}:{item.key}:{item.state()}",
