@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
-from workbench_dagster.freshness import Job, needs_refresh, plan_refresh
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.storage.atomic import read_parquet, write_parquet_atomic
 from workbench_dagster.storage.image_store import ImageStore
@@ -82,24 +81,6 @@ def test_landing_hash_changes_with_new_bytes(tmp_path):
     (second,) = scan_landing(tmp_path / "landing")
     assert first.content_hash != second.content_hash
     assert scan_landing(tmp_path / "missing") == []
-
-
-def test_needs_refresh():
-    assert needs_refresh([None, 5.0], []) == "missing"
-    assert needs_refresh([5.0], [6.0]) == "stale"
-    assert needs_refresh([5.0, 7.0], [6.0]) == "stale"
-    assert needs_refresh([7.0], [6.0, None]) is None
-
-
-def test_plan_refreshes_only_jobs_whose_inputs_are_fresh():
-    times = {("a", "k"): None, ("b", "k"): 1.0, ("c", None): 0.5}
-    jobs = [
-        Job("first", ("a",), ("k",), lambda key: []),
-        Job("second", ("b",), ("k",), lambda key: [("a", key)], after=("first",)),
-        Job("third", ("c",), (None,), lambda key: [("b", "k")], after=()),
-    ]
-    plan = plan_refresh(jobs, lambda asset, key: times[(asset, key)])
-    assert [(p.job, p.reason) for p in plan] == [("first", "missing"), ("third", "stale")]
 
 
 def test_core_does_not_import_dagster():
