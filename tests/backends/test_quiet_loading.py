@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def _load_embedder(prelude: str) -> str:
     """stderr of a fresh process that loads the packaged MiniLM through the project's embedder."""
     script = f"{prelude}\nfrom workbench_dagster.text.embeddings import TextEmbedder\nprint(TextEmbedder().dim)"
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    # a clean environment: an earlier test that loaded a model in this process set the silencer's variables
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_DISABLE_PROGRESS_BARS", "TQDM_DISABLE")}
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
     assert out.returncode == 0 and out.stdout.strip() == "384", out.stderr
     return out.stderr
 
