@@ -232,6 +232,17 @@ def _evaluation_tables(config: WorkbenchConfig) -> dict[str, Table]:
 
 def _review_tables(config: WorkbenchConfig) -> dict[str, Table]:
     taxonomy = config.scenario_data.label_ids
+    reviews = Table(
+        REVIEW_COLUMNS,
+        "schema, one review per image and reviewer, relevance 1-5",
+        key=("image_id", "reviewer"),
+        not_null=("reviewer",),
+        ranges={"relevance": (1, 5)},
+        labels={
+            "labels": (taxonomy, "labels inside the taxonomy"),
+            "flags": (CONTENT_FLAGS, "known content flags"),
+        },
+    )
     return {
         "review_queue": Table(
             QUEUE_COLUMNS,
@@ -239,28 +250,9 @@ def _review_tables(config: WorkbenchConfig) -> dict[str, Table]:
             key=("image_id",),
             ranges=dict.fromkeys(("priority", "disagreement", "baseline_uncertainty"), UNIT),
         ),
-        "human_reviews": Table(
-            REVIEW_COLUMNS,
-            "schema, one review per image and reviewer, relevance 1-5",
-            key=("image_id", "reviewer"),
-            not_null=("reviewer",),
-            ranges={"relevance": (1, 5)},
-            labels={
-                "labels": (taxonomy, "labels inside the taxonomy"),
-                "flags": (CONTENT_FLAGS, "known content flags"),
-            },
-        ),
-        "review_inbox": Table(
-            REVIEW_COLUMNS,
-            "schema, one review per image and reviewer, relevance 1-5, every batch",
-            key=("image_id", "reviewer"),
-            not_null=("reviewer",),
-            ranges={"relevance": (1, 5)},
-            labels={
-                "labels": (taxonomy, "labels inside the taxonomy"),
-                "flags": (CONTENT_FLAGS, "known content flags"),
-            },
-        ),
+        # one batch's rows, and the inbox's of every batch: the same rows, the same rules
+        "human_reviews": reviews,
+        "review_inbox": reviews,
         "human_eval_scores": Table(
             HUMAN_EVAL_COLUMNS,
             "schema, one row per model, scores in [0, 1]",
