@@ -12,7 +12,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from upath import UPath
 
 from workbench_dagster.backends import registry
 from workbench_dagster.backends.params import check_params
@@ -46,6 +57,31 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+def is_remote(path: str | os.PathLike) -> bool:
+    """An object-store location (`s3://bucket/prefix`, any fsspec protocol but a local file)."""
+    if isinstance(path, UPath):
+        return getattr(path, "protocol", "") not in ("", "file", "local")
+    text = str(path)
+    return "://" in text and not text.startswith("file://")
+
+
+def _storage_path(value: object) -> Path | UPath:
+    """A local folder stays a `pathlib.Path` (as it always was, so fingerprints of local configs do not
+    change); `s3://bucket/prefix` becomes a UPath, which every store reads and writes through fsspec.
+    The endpoint of an S3-compatible store is the environment's AWS_ENDPOINT_URL (deploy/README.md)."""
+    if isinstance(value, UPath) and is_remote(value):
+        return value
+    if isinstance(value, str | os.PathLike) and is_remote(value):
+        return UPath(str(value))
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise ValueError(f"expected a folder or an s3:// URI, got {value!r}")
+
+
+# data_dir, warehouse, landing_dir: a local path or an object-store URI, serialised as its string
+StoragePath = Annotated[Path | UPath, PlainValidator(_storage_path), PlainSerializer(str, return_type=str)]
 # backend names come from the registry (workbench_dagster/backends/registry.py), which imports no SDK
 CaptionBackendName = Annotated[str, AfterValidator(lambda name: registry.check_name("caption", name))]
 TextBackendName = Annotated[str, AfterValidator(lambda name: registry.check_name("text", name))]
@@ -152,6 +188,35 @@ class SummariesConfig(TextModelConfig):
     language: str = "English"
 
 
+DEFAULT_VARIANT = "default"  # the model's own prompt (or threshold): every model has it
+
+
+class PromptVariant(Strict):
+    """One rewording of the labelling instruction, for prompt sensitivity (evaluation/prompt_sensitivity.py).
+
+    `text` replaces the caption prompt's instruction for a model that reads a prompt; `{taxonomy}`
+    marks where the label ids go (else they follow the text), and the JSON answer format always
+    follows. The baseline reads no prompt, so a variant of it cannot be a rewording: it sets
+    `threshold`, the decision threshold, which is the one thing about "how it is asked" a classifier
+    has. The table says which was varied, so the two are never read as the same thing.
+    """
+
+    id: str
+    text: str | None = None
+    language: str | None = None  # the language of `text`, e.g. es: recorded with the variant's rows
+    threshold: float | None = Field(None, gt=0, lt=1)
+
+    @field_validator("id")
+    @classmethod
+    def _clean_id(cls, value: str) -> str:
+        if sanitize_key(value) != value or value == DEFAULT_VARIANT:
+            raise ValueError(
+                f"a prompt variant id uses only letters, digits, '-', '_' and '.' and is not {DEFAULT_VARIANT!r} "
+                f"(the model's own prompt), got {value!r}"
+            )
+        return value
+
+
 class ModelConfig(Strict, KeyFromEnv):
     id: str
     backend: CaptionBackendName
@@ -183,10 +248,29 @@ class ModelConfig(Strict, KeyFromEnv):
     max_caption_chars: int = Field(2000, ge=1, le=1_000_000)
     max_labels: int = Field(50, ge=1, le=10_000)
     max_raw_bytes: int = Field(65_536, ge=1024, le=64 * 1024 * 1024)
+    # rewordings of the labelling instruction (baseline: thresholds), each captioned like the model's own prompt
+    prompt_variants: list[PromptVariant] = []
 
     @model_validator(mode="after")
     def _model_named(self) -> ModelConfig:
         require_model(f"models[{self.id}]: ", self.backend, self.model)
+        return self
+
+    @model_validator(mode="after")
+    def _variants_fit_backend(self) -> ModelConfig:
+        """A baseline variant sets a threshold, any other a text; ids are unique."""
+        ids = [v.id for v in self.prompt_variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"models[{self.id}].prompt_variants: ids must be unique, got {ids}")
+        reads_prompt = self.backend != "baseline"
+        for k, v in enumerate(self.prompt_variants):
+            where = f"models[{self.id}].prompt_variants[{k}] ({v.id})"
+            if reads_prompt and (not (v.text or "").strip() or v.threshold is not None):
+                raise ValueError(f"{where}: backend {self.backend!r} reads a prompt: give `text`, not `threshold`")
+            if not reads_prompt and (v.threshold is None or v.text is not None):
+                raise ValueError(
+                    f"{where}: the baseline reads no prompt, so its variant sets `threshold` (not `text`)"
+                )
         return self
 
     @field_validator("params")
@@ -263,6 +347,21 @@ class GraphConfig(Strict):
         return self
 
 
+class AuditConfig(Strict):
+    """Where and why a model sees differently (evaluation/slices.py, prompt_sensitivity.py).
+
+    A slice of fewer than `min_slice_images` images reports its count and no rate; the largest gap of
+    each attribute is tested by `n_permutations` permutations, Holm-corrected at `alpha` across the
+    attributes tested. `attributes` narrows the slices to those spec keys (default: every one the
+    specs carry)."""
+
+    min_slice_images: int = Field(20, ge=2)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    n_permutations: int = Field(1000, ge=99, le=100_000)
+    n_boot: int = Field(1000, ge=100, le=100_000)
+    attributes: list[str] | None = None
+
+
 class GpuConfig(Strict):
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
@@ -271,11 +370,11 @@ class GpuConfig(Strict):
 class WorkbenchConfig(Strict):
     scenario: Path
     seed: int = 20261122
-    data_dir: Path = Path("data")
+    data_dir: StoragePath = Path("data")  # or s3://bucket/prefix: every artefact on the object store
     image_store: str | None = None
     # Default under data_dir, so a config that changes only data_dir writes nothing of another's
-    warehouse: Path | None = None  # <data_dir>/warehouse.duckdb
-    landing_dir: Path | None = None  # <data_dir>/landing
+    warehouse: StoragePath | None = None  # <data_dir>/warehouse.duckdb
+    landing_dir: StoragePath | None = None  # <data_dir>/landing
     batches: list[BatchConfig] = Field(min_length=1)
     images: ImagesConfig = ImagesConfig()
     comments: CommentsConfig = CommentsConfig()
@@ -284,6 +383,7 @@ class WorkbenchConfig(Strict):
     embedder: EmbedderConfig = EmbedderConfig()
     graph: GraphConfig = GraphConfig()
     gpu: GpuConfig = GpuConfig()
+    audit: AuditConfig = AuditConfig()
     source_path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -325,9 +425,25 @@ class WorkbenchConfig(Strict):
         return self.image_store or str(self.data_dir / "images")
 
     @property
+    def is_remote(self) -> bool:
+        """data_dir on an object store: the Dagster instance is then the deployment's (deploy/dagster.yaml)."""
+        return is_remote(self.data_dir)
+
+    @property
     def dagster_home(self) -> Path:
-        """This config's Dagster instance (runs, partitions, pool slots): two configs never share one."""
-        return self.data_dir / "dagster"
+        """This config's Dagster instance (runs, partitions, pool slots): two configs never share one.
+
+        On an object store the instance cannot live under data_dir (it is a database, not files):
+        DAGSTER_HOME names the deployment's folder, whose dagster.yaml puts it on PostgreSQL."""
+        if not self.is_remote:
+            return self.data_dir / "dagster"
+        home = os.environ.get("DAGSTER_HOME")
+        if not home:
+            raise WorkbenchConfigError(
+                f"{self.source_path}: data_dir {self.data_dir} is on an object store, so the Dagster "
+                "instance is the deployment's: set DAGSTER_HOME to a folder holding deploy/dagster.yaml"
+            )
+        return Path(home)
 
     @property
     def tables_dir(self) -> Path:

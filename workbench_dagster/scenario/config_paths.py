@@ -17,14 +17,21 @@ from workbench_dagster.text.embeddings import PACKAGED_MODELS, PACKAGED_PREFIX
 _EXPLICITLY_LOCAL = ("/", "./", "../", "~")  # a hub id ("org/name") is neither
 
 
+def is_remote(path) -> bool:
+    from workbench_dagster.scenario.config import is_remote as remote  # config.py imports this module
+
+    return remote(path)
+
+
 def check_config_paths(config) -> None:
     """Raises one WorkbenchConfigError listing every path problem of a resolved `WorkbenchConfig`."""
     problems = _scenario_problem(config.scenario)
     for field in ("data_dir", "landing_dir"):
-        problems += _folder_problem(field, getattr(config, field))
-    if "://" not in config.image_store_uri:
+        if not is_remote(getattr(config, field)):
+            problems += _folder_problem(field, getattr(config, field))
+    if not is_remote(config.image_store_uri):
         problems += _folder_problem("image_store", Path(config.image_store_uri))
-    if config.warehouse.is_dir():
+    if not is_remote(config.warehouse) and config.warehouse.is_dir():
         problems.append(f"warehouse: {config.warehouse} is a folder, expected the DuckDB file to (re)build")
     for i, model in enumerate(config.models):
         if registry.BACKENDS[model.backend].local:
