@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench_dagster.errors import WorkbenchConfigError
+from workbench_dagster.generation.counterfactual import CF_COLUMNS, counterfactual_rows
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.scenario.prompts import derive_seed, expand_batch, make_spec
@@ -25,7 +26,9 @@ PROMPT_COLUMNS = [
     "seed",
     "source",
     "source_file",
+    *CF_COLUMNS,  # counterfactual batches only (generation/counterfactual.py); None elsewhere
 ]
+NOT_PAIRED = dict.fromkeys(CF_COLUMNS)
 
 
 def batch_prompts(config: WorkbenchConfig, batch: str) -> pd.DataFrame:
@@ -38,8 +41,30 @@ def batch_prompts(config: WorkbenchConfig, batch: str) -> pd.DataFrame:
         raise WorkbenchConfigError(
             f"batch {batch!r} is neither in 'batches' of {config.source_path} nor a folder in {config.landing_dir}"
         )
+    if batch_config.kind == "counterfactual":
+        return counterfactual_prompts(config, batch)
     prompts = expand_batch(config.scenario_data, batch, batch_config.n_images, config.seed)
-    rows = [{**p.as_row(), "source": config.images.backend, "source_file": None} for p in prompts]
+    rows = [{**p.as_row(), "source": config.images.backend, "source_file": None, **NOT_PAIRED} for p in prompts]
+    return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
+
+
+def counterfactual_prompts(config: WorkbenchConfig, batch: str) -> pd.DataFrame:
+    """A counterfactual batch: held-out specs of its source batch, each redrawn as it was and with one
+    attribute changed (generation/counterfactual.py). The config guarantees the source is a held-out
+    prompt batch."""
+    batch_config = config.batch(batch)
+    source = config.batch(batch_config.source)
+    scenario = config.scenario_data
+    rows = counterfactual_rows(
+        scenario,
+        batch,
+        expand_batch(scenario, source.id, source.n_images, config.seed),
+        batch_config.n_images,
+        batch_config.attributes,
+        config.seed,
+        painted=config.images.backend == "procedural",
+    )
+    rows = [{**row, "source": config.images.backend, "source_file": None} for row in rows]
     return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
 
 
@@ -76,6 +101,7 @@ def landing_prompts(folder: Path, batch: str, seed: int) -> pd.DataFrame:
                 "seed": derive_seed(seed, batch, file.name),
                 "source": "folder",
                 "source_file": str(file.path),
+                **NOT_PAIRED,
             }
         )
     return pd.DataFrame(rows, columns=PROMPT_COLUMNS)

@@ -27,7 +27,7 @@ from upath import UPath
 
 from workbench_dagster.backends import registry
 from workbench_dagster.backends.params import check_params
-from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model
+from workbench_dagster.errors import WorkbenchConfigError, load_yaml_model, located_error
 from workbench_dagster.keys import sanitize_key
 from workbench_dagster.networks.variant_registry import VARIANTS
 from workbench_dagster.redaction import watch_config_keys
@@ -114,6 +114,33 @@ class KeyFromEnv:
 class BatchConfig(Strict):
     id: str
     n_images: int = Field(gt=0, le=100_000)
+    # kind: counterfactual redraws specs of the held-out batch `source` with one attribute changed
+    # (generation/counterfactual.py); n_images counts its originals and counterfactuals together
+    kind: Literal["prompts", "counterfactual"] = "prompts"
+    source: str | None = None
+    attributes: list[str] | None = None  # default: every attribute generation/counterfactual.py registers
+    min_pairs: int | None = Field(None, ge=1)  # default 5: below it an attribute reports its count, no rate
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> BatchConfig:
+        """A counterfactual batch names its source; a prompt batch takes none of those fields, so a
+        forgotten `kind:` fails the load instead of expanding a plain batch."""
+        from workbench_dagster.generation.counterfactual import attribute_problems
+
+        problems: list[tuple[tuple, str]] = []
+        if self.kind == "counterfactual":
+            if not self.source:
+                problems.append((("source",), "a counterfactual batch needs the held-out batch it redraws"))
+            if self.n_images < 2:
+                problems.append((("n_images",), "a counterfactual batch needs at least 2 images (one pair)"))
+            problems += attribute_problems(self.attributes)
+        else:
+            for name in ("source", "attributes", "min_pairs"):
+                if getattr(self, name) is not None:
+                    problems.append(((name,), "only a batch of `kind: counterfactual` takes this field"))
+        if problems:
+            raise located_error("BatchConfig", problems)
+        return self
 
     @field_validator("id")
     @classmethod
@@ -408,6 +435,30 @@ class WorkbenchConfig(Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _counterfactual_sources(self) -> WorkbenchConfig:
+        """A counterfactual batch redraws held-out prompts: never the training batch, never another
+        counterfactual batch, and it is never trained on itself."""
+        kinds = {b.id: b.kind for b in self.batches}
+        problems = []
+        for i, batch in enumerate(self.batches):
+            if batch.kind != "counterfactual":
+                continue
+            if batch.id == self.baseline.train_batch:
+                problems.append((("baseline", "train_batch"), f"{batch.id!r} is a counterfactual batch"))
+            if batch.source not in kinds:
+                problems.append(((i, "source"), f"{batch.source!r} is not one of the batches {list(kinds)}"))
+            elif batch.source == self.baseline.train_batch:
+                problems.append(((i, "source"), "the training batch is not held out; name a held-out batch"))
+            elif kinds[batch.source] != "prompts":
+                problems.append(((i, "source"), f"{batch.source!r} is itself a counterfactual batch"))
+        if problems:
+            raise located_error(
+                "WorkbenchConfig",
+                [((("batches", *loc) if isinstance(loc[0], int) else loc), m) for loc, m in problems],
+            )
+        return self
+
     def resolve(self, base: Path) -> WorkbenchConfig:
         """Relative paths in the YAML are relative to the YAML file, wherever the process runs."""
         updates = {}
@@ -477,6 +528,11 @@ class WorkbenchConfig(Strict):
     def is_training_batch(self, batch_id: str) -> bool:
         """Scores on the batch the baseline learned from are flagged, so no leaderboard counts them."""
         return batch_id == self.baseline.train_batch
+
+    def is_counterfactual_batch(self, batch_id: str) -> bool:
+        """Counterfactual images are probes: never training data, corrections or leaderboard images."""
+        batch = self.batch(batch_id)
+        return batch is not None and batch.kind == "counterfactual"
 
     @cached_property
     def scenario_data(self) -> Scenario:
