@@ -16,6 +16,7 @@ from workbench_dagster.captioning.answer_flags import CAPTION_FLAGS
 from workbench_dagster.captioning.batch_flags import BATCH_FLAG_COLUMNS, BATCH_FLAGS, FAR_STATUSES
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS
 from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
+from workbench_dagster.evaluation.counterfactual import SCORE_COLUMNS as COUNTERFACTUAL_COLUMNS
 from workbench_dagster.evaluation.drift import DRIFT_COLUMNS, PROFILE_COLUMNS
 from workbench_dagster.evaluation.metric_registry import BY_NAME, RESAMPLED, column_bounds
 from workbench_dagster.evaluation.scores import (
@@ -220,6 +221,16 @@ def _evaluation_tables(config: WorkbenchConfig) -> dict[str, Table]:
             key=("model", "kind"),
             ranges={"value": (0.0, 2.0)},
             sets={"kind": ["labels", "embeddings"]},
+        ),
+        "counterfactual_scores": Table(
+            COUNTERFACTUAL_COLUMNS,
+            "schema, one row per attribute, rates in range",
+            key=("attribute",),
+            ranges={
+                **{c: UNIT for c in COUNTERFACTUAL_COLUMNS if c.startswith(("flip_rate", "recall_o", "recall_c"))},
+                **{c: (0.0, 2.0) for c in COUNTERFACTUAL_COLUMNS if c.startswith("caption_shift")},
+                **{c: SIGNED for c in COUNTERFACTUAL_COLUMNS if c.startswith("recall_difference")},
+            },
         ),
         "drift_reference": Table(
             PROFILE_COLUMNS,

@@ -16,7 +16,9 @@ _DECLARED = {
     "prompts": (
         "One row per image of a batch: its prompt, scene spec and reference labels (the ground truth).",
         "image_id VARCHAR, batch VARCHAR, index BIGINT, prompt VARCHAR, spec_json VARCHAR, "
-        "reference_labels VARCHAR[], reference_caption VARCHAR, seed BIGINT, source VARCHAR, source_file VARCHAR",
+        "reference_labels VARCHAR[], reference_caption VARCHAR, seed BIGINT, source VARCHAR, source_file VARCHAR, "
+        "cf_role VARCHAR, pair_id VARCHAR, original_image_id VARCHAR, cf_attribute VARCHAR, cf_from VARCHAR, "
+        "cf_to VARCHAR",
     ),
     "synthetic_images": (
         "One row per image: where its bytes are stored (uri, relative to data_dir when under it) and its status.",
@@ -93,6 +95,16 @@ _DECLARED = {
         "One row per comparison and label: inter-rater agreement between models (and humans).",
         "batch VARCHAR, comparison VARCHAR, label VARCHAR, raters VARCHAR, n_raters BIGINT, n_items BIGINT, "
         "n_items_complete BIGINT, percent_agreement DOUBLE, fleiss_kappa DOUBLE, krippendorff_alpha DOUBLE",
+    ),
+    "counterfactual_scores": (
+        "One row per model, counterfactual batch and attribute: label flip rate, recall difference and caption "
+        "shift over its pairs, each with a bootstrap 95% interval.",
+        "model VARCHAR, batch VARCHAR, attribute VARCHAR, n_pairs BIGINT, n_scored BIGINT, n_failed BIGINT, "
+        "n_reference_unchanged BIGINT, n_flipped BIGINT, flip_rate DOUBLE, flip_rate_ci_low DOUBLE, "
+        "flip_rate_ci_high DOUBLE, recall_original DOUBLE, recall_counterfactual DOUBLE, recall_difference DOUBLE, "
+        "recall_difference_ci_low DOUBLE, recall_difference_ci_high DOUBLE, caption_shift DOUBLE, "
+        "caption_shift_ci_low DOUBLE, caption_shift_ci_high DOUBLE, most_flipped VARCHAR, note VARCHAR, "
+        "n_boot BIGINT, seed BIGINT",
     ),
     "drift_reference": (
         "One row per model and kind: the training batch's label distribution or mean caption vector.",
