@@ -394,6 +394,21 @@ class GpuConfig(Strict):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
 
 
+class DetectorConfig(Strict):
+    """The ai_image_detector (workbench_dagster/provenance/detector.py): trained only when both kinds exist."""
+
+    crop: int = Field(64, ge=16, le=512)  # side of the native-resolution crops it sees (no resizing)
+    epochs: int = Field(15, ge=1, le=500)
+    min_per_class: int = Field(8, ge=2)  # fewer labelled images of either kind: not trained, said so
+    heldout_fraction: float = Field(0.3, gt=0, lt=1)
+
+
+class ProvenanceConfig(Strict):
+    # the C2PA signing identity; made there on first use. Default <data_dir>/provenance/identity
+    identity_dir: Path | None = None
+    detector: DetectorConfig = DetectorConfig()
+
+
 class WorkbenchConfig(Strict):
     scenario: Path
     seed: int = 20261122
@@ -410,6 +425,7 @@ class WorkbenchConfig(Strict):
     embedder: EmbedderConfig = EmbedderConfig()
     graph: GraphConfig = GraphConfig()
     gpu: GpuConfig = GpuConfig()
+    provenance: ProvenanceConfig = ProvenanceConfig()
     audit: AuditConfig = AuditConfig()
     source_path: Path | None = Field(None, exclude=True)
 
@@ -495,6 +511,16 @@ class WorkbenchConfig(Strict):
                 "instance is the deployment's: set DAGSTER_HOME to a folder holding deploy/dagster.yaml"
             )
         return Path(home)
+
+    @property
+    def provenance_identity_dir(self) -> Path:
+        """The signing identity's folder; a relative provenance.identity_dir is read from the config's folder."""
+        folder = self.provenance.identity_dir
+        if folder is None:
+            return self.data_dir / "provenance" / "identity"
+        if not folder.is_absolute() and self.source_path is not None:
+            return (self.source_path.parent / folder).resolve()
+        return folder
 
     @property
     def tables_dir(self) -> Path:
