@@ -91,7 +91,9 @@ def test_a_model_with_no_gap_shows_no_significant_gap(corpus):
 
 
 def test_a_small_slice_reports_its_count_and_no_rate(corpus):
-    df = _scores(corpus, _planted(corpus[1], 0.1, 0.1), SliceSettings(min_slice_images=40, n_permutations=99, n_boot=100))
+    df = _scores(
+        corpus, _planted(corpus[1], 0.1, 0.1), SliceSettings(min_slice_images=40, n_permutations=99, n_boot=100)
+    )
     small = df[df["n_images"] < 40]
     assert len(small) and not small["rated"].any()
     assert small[["f1_micro", "f1_micro_ci_low", "f1_macro", "hamming_loss", "caption_cosine"]].isna().all().all()
