@@ -8,6 +8,7 @@ import pandas as pd
 from upath import UPath
 
 from workbench_dagster.captioning.call_cache import CallCache, cache_key
+from workbench_dagster.provenance.stamping import PROVENANCE_VERSION, Stamper
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.storage.image_store import IMAGE_EXTENSIONS, ImageStore
 from workbench_dagster.storage.landing import read_landed_bytes
@@ -93,7 +94,11 @@ def make_images(
     """Returns the image rows and how many images were rendered (the rest came from the render cache).
 
     With images.backend: diffusers, `device`/`dtype` are the GPU resource's choice; the pipeline is
-    loaded only at the first cache miss, and a generation that fails becomes a failure row."""
+    loaded only at the first cache miss, and a generation that fails becomes a failure row.
+
+    Every generated image is stamped with its provenance (XMP source type and a signed C2PA manifest,
+    workbench_dagster/provenance/) before it is stored, so the stored sha256 is of the final bytes; a
+    cached image stamped by an older provenance version is re-stamped from its stored pixels."""
     import json
 
     from workbench_dagster.generation.procedural import render_image
@@ -103,7 +108,7 @@ def make_images(
         from workbench_dagster.device import pick_device
 
         device, dtype = pick_device()
-    rows, rendered = [], 0
+    rows, rendered, stamp = [], 0, Stamper(config)
     for row in prompts.to_dict("records"):
         if row["source"] == "folder":
             try:
@@ -116,6 +121,9 @@ def make_images(
         key = _render_key(config, row, dtype)
         known = cache.get(key)
         if known and UPath(known["uri"]).exists():
+            if known.get("provenance") != PROVENANCE_VERSION:
+                rows.append(_stamped_row(row, store, cache, key, stamp, store.get(known["uri"])))
+                continue
             rows.append({**_base(row), **known, "status": "ok", "error": None})
             continue
         if config.images.backend == "diffusers":
@@ -139,20 +147,29 @@ def make_images(
                 data, _ = call_with_retry(lambda g=generator, p=row["prompt"]: g.generate(p), RetryPolicy())
             except BackendError as exc:
                 rendered += 1
-                rows.append(
-                    {**_base(row), "status": "failed", "error": f"{row['image_id']}: gemini: {exc.reason}"}
-                )
+                rows.append({**_base(row), "status": "failed", "error": f"{row['image_id']}: gemini: {exc.reason}"})
                 continue
         else:
             data = render_image(
                 json.loads(row["spec_json"]), config.images.width, config.images.height, int(row["seed"])
             )
         rendered += 1
-        stored = _stored_row(row, store, data)
-        if stored["status"] == "ok":
-            cache.put(key, {k: stored[k] for k in ("sha256", "uri", "width", "height")})
-        rows.append(stored)
+        rows.append(_stamped_row(row, store, cache, key, stamp, data))
     return pd.DataFrame(rows, columns=IMAGE_COLUMNS), rendered
+
+
+def _stamped_row(row: dict, store: ImageStore, cache: CallCache, key: str, stamp: Stamper, data: bytes) -> dict:
+    """Stamped, stored and cached; bytes no stamp can be written into become a failure row."""
+    try:
+        data = stamp(row, data)
+    except ValueError as exc:
+        return {**_base(row), "status": "failed", "error": f"{row['image_id']}: provenance not written: {exc}"}
+    stored = _stored_row(row, store, data)
+    if stored["status"] == "ok":
+        cache.put(
+            key, {**{k: stored[k] for k in ("sha256", "uri", "width", "height")}, "provenance": PROVENANCE_VERSION}
+        )
+    return stored
 
 
 def contact_sheet(store: ImageStore, images: pd.DataFrame, n: int = 12, thumb: int = 96) -> bytes | None:
