@@ -394,6 +394,19 @@ class GpuConfig(Strict):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
 
 
+class DatasetConfig(Strict):
+    """Quality, balance and the shared export (workbench_dagster/dataset/)."""
+
+    # two images are near-duplicates when their 64-bit perceptual hashes differ in at most this many bits:
+    # re-encodes, resizes and small edits stay within 2; the painter's look-alike flyers lie 4 apart
+    near_duplicate_bits: int = Field(2, ge=0, le=32)
+    # a batch's attribute is off balance when its Jensen-Shannon distance from the scenario's target
+    # exceeds balance_max_js AND its chi-square p-value is below balance_alpha (not sampling noise)
+    balance_max_js: float = Field(0.2, gt=0, le=1)
+    balance_alpha: float = Field(0.01, gt=0, lt=1)
+    license: str = Field("CC-BY-4.0", min_length=1)  # SPDX id of the exported dataset's license
+
+
 class DetectorConfig(Strict):
     """The ai_image_detector (workbench_dagster/provenance/detector.py): trained only when both kinds exist."""
 
@@ -425,6 +438,7 @@ class WorkbenchConfig(Strict):
     embedder: EmbedderConfig = EmbedderConfig()
     graph: GraphConfig = GraphConfig()
     gpu: GpuConfig = GpuConfig()
+    dataset: DatasetConfig = DatasetConfig()
     provenance: ProvenanceConfig = ProvenanceConfig()
     audit: AuditConfig = AuditConfig()
     source_path: Path | None = Field(None, exclude=True)
