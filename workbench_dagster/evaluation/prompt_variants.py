@@ -11,7 +11,7 @@ from __future__ import annotations
 from workbench_dagster.captioning.caption_loop import LoopStats, Prices, RetryPolicy, caption_with_backend
 from workbench_dagster.captioning.parsing import PROMPT_VERSION, AnswerBounds
 from workbench_dagster.captioning.rows import ImageInput, caption_with_baseline
-from workbench_dagster.evaluation.prompt_sensitivity import varied, variant_prompt
+from workbench_dagster.evaluation.prompt_sensitivity import variant_prompt, varied
 from workbench_dagster.scenario.config import ModelConfig
 from workbench_dagster.scenario.scenario_file import Scenario
 
