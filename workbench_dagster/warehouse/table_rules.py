@@ -19,6 +19,7 @@ from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
 from workbench_dagster.evaluation.counterfactual import SCORE_COLUMNS as COUNTERFACTUAL_COLUMNS
 from workbench_dagster.evaluation.drift import DRIFT_COLUMNS, PROFILE_COLUMNS
 from workbench_dagster.evaluation.metric_registry import BY_NAME, RESAMPLED, column_bounds
+from workbench_dagster.evaluation.prompt_sensitivity import SENSITIVITY_COLUMNS, VARIANT_COLUMNS
 from workbench_dagster.evaluation.scores import (
     COMPARISON_COLUMNS,
     EVAL_COLUMNS,
@@ -27,6 +28,7 @@ from workbench_dagster.evaluation.scores import (
     INTERVAL_COLUMNS,
     PER_LABEL_COLUMNS,
 )
+from workbench_dagster.evaluation.slices import SLICE_COLUMNS
 from workbench_dagster.generation.images import IMAGE_COLUMNS
 from workbench_dagster.generation.reference_audit import AUDIT_COLUMNS, AUDIT_STATUSES
 from workbench_dagster.generation.vocabulary import PRIMITIVES
@@ -174,6 +176,19 @@ def _generation_tables(config: WorkbenchConfig) -> dict[str, Table]:
 def _evaluation_tables(config: WorkbenchConfig) -> dict[str, Table]:
     taxonomy = config.scenario_data.label_ids
     estimate, difference = _spans()
+    slices = Table(
+        SLICE_COLUMNS,
+        "schema, one row per attribute and value, scores and p-values in range, labels inside the taxonomy",
+        key=("attribute", "value"),
+        not_null=("attribute", "value"),
+        sets={"scope": ["batch", "held_out"], "gap_role": ["high", "low"], "correction": ["holm"]},
+        ranges={
+            **metric_ranges(SLICE_COLUMNS),
+            **dict.fromkeys(("attribute_gap", "gap_p_value", "gap_p_adjusted"), UNIT),
+            "n_images": (0, None),
+        },
+        labels={"labels": (taxonomy, "labels inside the taxonomy")},
+    )
     return {
         "eval_scores": Table(
             EVAL_COLUMNS, "schema, rows, scores in [0, 1]", rows=True, ranges=metric_ranges(EVAL_COLUMNS)
@@ -230,6 +245,31 @@ def _evaluation_tables(config: WorkbenchConfig) -> dict[str, Table]:
                 **{c: UNIT for c in COUNTERFACTUAL_COLUMNS if c.startswith(("flip_rate", "recall_o", "recall_c"))},
                 **{c: (0.0, 2.0) for c in COUNTERFACTUAL_COLUMNS if c.startswith("caption_shift")},
                 **{c: SIGNED for c in COUNTERFACTUAL_COLUMNS if c.startswith("recall_difference")},
+            },
+        ),
+        # per batch and pooled over the held-out batches: the same rows, the same rules
+        "slice_scores": slices,
+        "held_out_slice_scores": slices,
+        "prompt_variant_captions": Table(
+            VARIANT_COLUMNS,
+            "schema, one row per variant and image, labels inside the taxonomy",
+            key=("prompt_variant", "image_id"),
+            sets={"parse_status": ["ok", "repaired", "invalid", "error"], "varied": ["prompt", "threshold"]},
+            labels={
+                "labels": (taxonomy, "labels inside the taxonomy"),
+                "flags": (CAPTION_FLAGS, "known caption flags (captioning/answer_flags.py)"),
+            },
+        ),
+        "prompt_sensitivity": Table(
+            SENSITIVITY_COLUMNS,
+            "schema, rows, one row per variant, scores and alpha in range",
+            key=("prompt_variant",),
+            rows=True,
+            sets={"varied": ["prompt", "threshold"]},
+            ranges={
+                **{c: UNIT for c in SENSITIVITY_COLUMNS if c.startswith(("f1_", "threshold"))},
+                **dict.fromkeys(("krippendorff_alpha", "alpha_ci_low", "alpha_ci_high"), SIGNED),
+                **dict.fromkeys(("n_images", "n_failed"), (0, None)),
             },
         ),
         "drift_reference": Table(

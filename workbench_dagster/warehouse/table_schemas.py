@@ -106,6 +106,47 @@ _DECLARED = {
         "caption_shift_ci_low DOUBLE, caption_shift_ci_high DOUBLE, most_flipped VARCHAR, note VARCHAR, "
         "n_boot BIGINT, seed BIGINT",
     ),
+    "slice_scores": (
+        "One row per model, batch, attribute and value: the slice's scores with intervals, and its attribute's "
+        "largest gap with a Holm-adjusted permutation p-value.",
+        "model VARCHAR, scope VARCHAR, batch VARCHAR, is_training_batch BOOLEAN, n_batches BIGINT, attribute VARCHAR, "
+        "value VARCHAR, n_images BIGINT, rated BOOLEAN, f1_micro DOUBLE, f1_micro_ci_low DOUBLE, f1_micro_ci_high DOUBLE, "
+        "f1_macro DOUBLE, f1_macro_ci_low DOUBLE, f1_macro_ci_high DOUBLE, hamming_loss DOUBLE, "
+        "hamming_loss_ci_low DOUBLE, hamming_loss_ci_high DOUBLE, caption_cosine DOUBLE, caption_cosine_ci_low DOUBLE, "
+        "caption_cosine_ci_high DOUBLE, labels VARCHAR[], label_recall DOUBLE[], label_recall_ci_low DOUBLE[], "
+        "label_recall_ci_high DOUBLE[], gap_role VARCHAR, attribute_gap DOUBLE, gap_p_value DOUBLE, "
+        "gap_p_adjusted DOUBLE, gap_significant BOOLEAN, n_values_rated BIGINT, n_attributes_tested BIGINT, "
+        "correction VARCHAR, min_slice_images BIGINT, n_permutations BIGINT, n_boot BIGINT, seed BIGINT",
+    ),
+    "held_out_slice_scores": (
+        "One row per model, attribute and value over the held-out batches: the slice's scores with intervals, and "
+        "its attribute's largest gap with a Holm-adjusted permutation p-value.",
+        "model VARCHAR, scope VARCHAR, batch VARCHAR, is_training_batch BOOLEAN, n_batches BIGINT, attribute VARCHAR, "
+        "value VARCHAR, n_images BIGINT, rated BOOLEAN, f1_micro DOUBLE, f1_micro_ci_low DOUBLE, f1_micro_ci_high DOUBLE, "
+        "f1_macro DOUBLE, f1_macro_ci_low DOUBLE, f1_macro_ci_high DOUBLE, hamming_loss DOUBLE, "
+        "hamming_loss_ci_low DOUBLE, hamming_loss_ci_high DOUBLE, caption_cosine DOUBLE, caption_cosine_ci_low DOUBLE, "
+        "caption_cosine_ci_high DOUBLE, labels VARCHAR[], label_recall DOUBLE[], label_recall_ci_low DOUBLE[], "
+        "label_recall_ci_high DOUBLE[], gap_role VARCHAR, attribute_gap DOUBLE, gap_p_value DOUBLE, "
+        "gap_p_adjusted DOUBLE, gap_significant BOOLEAN, n_values_rated BIGINT, n_attributes_tested BIGINT, "
+        "correction VARCHAR, min_slice_images BIGINT, n_permutations BIGINT, n_boot BIGINT, seed BIGINT",
+    ),
+    "prompt_variant_captions": (
+        "One row per model, prompt variant and image: labels and caption under a reworded prompt (baseline: a threshold).",
+        "image_id VARCHAR, batch VARCHAR, model VARCHAR, backend VARCHAR, model_kind VARCHAR, "
+        "labels VARCHAR[], label_scores_json VARCHAR, caption VARCHAR, raw_output VARCHAR, "
+        "parse_status VARCHAR, error VARCHAR, latency_ms DOUBLE, input_tokens BIGINT, output_tokens BIGINT, "
+        "cost_usd DOUBLE, cache_hit BOOLEAN, is_training_batch BOOLEAN, response_mode VARCHAR, "
+        "n_dropped_labels BIGINT, flags VARCHAR[], prompt_variant VARCHAR, varied VARCHAR, variant_language VARCHAR",
+    ),
+    "prompt_sensitivity": (
+        "One row per model and prompt variant: its F1, and the model's agreement (Krippendorff's alpha) and F1 "
+        "spread across variants, with intervals.",
+        "model VARCHAR, prompt_variant VARCHAR, varied VARCHAR, language VARCHAR, threshold DOUBLE, n_images BIGINT, "
+        "n_failed BIGINT, f1_micro DOUBLE, f1_micro_ci_low DOUBLE, f1_micro_ci_high DOUBLE, is_best BOOLEAN, "
+        "n_variants BIGINT, krippendorff_alpha DOUBLE, alpha_ci_low DOUBLE, alpha_ci_high DOUBLE, f1_spread DOUBLE, "
+        "f1_spread_ci_low DOUBLE, f1_spread_ci_high DOUBLE, f1_variant_mean DOUBLE, f1_variant_mean_ci_low DOUBLE, "
+        "f1_variant_mean_ci_high DOUBLE, best_variant VARCHAR, n_boot BIGINT, seed BIGINT",
+    ),
     "drift_reference": (
         "One row per model and kind: the training batch's label distribution or mean caption vector.",
         "reference_batch VARCHAR, model VARCHAR, kind VARCHAR, profile DOUBLE[], n BIGINT",
