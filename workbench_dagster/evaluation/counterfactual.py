@@ -7,7 +7,8 @@ one attribute changed. Per model and attribute, over the pairs whose both captio
   labels did not (any flip there is the attribute's doing, not the picture's content);
 - `recall_difference`: micro recall on the counterfactuals minus on their originals, each against its
   own reference (negative: the change costs the model labels it found before);
-- `caption_shift`: one minus the cosine of the two captions' embeddings (0: the same meaning).
+- `caption_shift`: one minus the cosine of the two captions' embeddings (0: the same meaning), also
+  where the reference did not change, so a caption that rightly follows a changed label is no shift.
 
 Each has a seeded bootstrap 95% interval that resamples pairs (both sides of a pair together, so
 the image-difficulty variance both share cancels), and an attribute with fewer than `min_pairs`
@@ -109,7 +110,7 @@ def _statistics(pairs: pd.DataFrame, weights: np.ndarray) -> dict[str, np.ndarra
     """Each rate under each row of image weights (one row of ones is the point estimate)."""
     unchanged = pairs["reference_unchanged"].to_numpy(bool)
     flipped = pairs["flipped"].to_numpy(float)
-    has_cos = pairs["caption_cosine"].notna().to_numpy()
+    has_cos = pairs["caption_cosine"].notna().to_numpy() & unchanged
     shift = np.nan_to_num(1.0 - pairs["caption_cosine"].to_numpy(float))
     recall_o = _ratio(
         weights @ pairs["tp_original"].to_numpy(float), weights @ pairs["n_reference_original"].to_numpy(float)
