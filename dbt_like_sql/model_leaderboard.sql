@@ -38,6 +38,19 @@ beats AS (
     WHERE metric = 'f1_micro'
     GROUP BY model
 ),
+variants AS (
+    -- prompt_sensitivity: micro F1 averaged over the model's prompt variants (its own prompt among them)
+    -- and that of its best variant, on the held-out images every variant answered; one variant: its own.
+    SELECT
+        model,
+        max(n_variants)                          AS n_prompt_variants,
+        max(f1_variant_mean)                     AS f1_micro_variant_mean,
+        max(f1_micro) FILTER (WHERE is_best)     AS f1_micro_best_variant,
+        max(best_variant)                        AS best_variant,
+        max(varied)                              AS variants_vary
+    FROM prompt_sensitivity
+    GROUP BY model
+),
 calls AS (
     SELECT
         model,
@@ -63,6 +76,11 @@ SELECT
     i.f1_micro_ci_high,
     b.significantly_beats,
     coalesce(b.n_models_tied, 0) AS n_models_tied,
+    v.n_prompt_variants,
+    v.f1_micro_variant_mean,
+    v.f1_micro_best_variant,
+    v.best_variant,
+    v.variants_vary,
     i.f1_macro_ci_low,
     i.f1_macro_ci_high,
     s.f1_macro,
@@ -80,4 +98,5 @@ FROM scores AS s
 FULL OUTER JOIN calls AS c USING (model)
 LEFT JOIN intervals AS i USING (model)
 LEFT JOIN beats AS b USING (model)
+LEFT JOIN variants AS v USING (model)
 ORDER BY rank, model

@@ -158,6 +158,8 @@ def gap_test(outcomes: Outcomes, values: np.ndarray, rated: list[str], n_permuta
     counts = _per_image_counts(outcomes)
     observed = _f1_of_groups(counts, codes[None, :], len(groups))[0, wanted]
     high, low = int(np.argmax(observed)), int(np.argmin(observed))
+    if high == low:  # every rated value scores the same: the gap is 0, still between two values
+        low = 1 if high == 0 else 0
     gap = float(observed[high] - observed[low])
     rng = np.random.default_rng(seed)
     at_least, done = 0, 0
