@@ -140,6 +140,8 @@ def image_quality(images: pd.DataFrame, read, max_distance: int) -> pd.DataFrame
         df.loc[ok, "nearest_distance"] = distance
         df.loc[ok, "n_near_duplicates"] = within
     df["n_near_duplicates"] = df["n_near_duplicates"].astype("int64")
+    for column in ("width", "height"):  # a failed image has none: nullable, so the warehouse's BIGINT holds
+        df[column] = pd.to_numeric(df[column]).astype("Int64")
     df["nearest_distance"] = pd.to_numeric(df["nearest_distance"], errors="coerce").astype("float64")
     return df
 

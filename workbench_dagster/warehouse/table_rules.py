@@ -15,6 +15,10 @@ import pandas as pd
 from workbench_dagster.captioning.answer_flags import CAPTION_FLAGS
 from workbench_dagster.captioning.batch_flags import BATCH_FLAG_COLUMNS, BATCH_FLAGS, FAR_STATUSES
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS
+from workbench_dagster.dataset.balance import BALANCE_COLUMNS
+from workbench_dagster.dataset.balance import STATUSES as BALANCE_STATUSES
+from workbench_dagster.dataset.quality import DUPLICATE_COLUMNS, HASH_BITS, QUALITY_COLUMNS
+from workbench_dagster.dataset.records import MANIFEST_COLUMNS
 from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
 from workbench_dagster.evaluation.counterfactual import SCORE_COLUMNS as COUNTERFACTUAL_COLUMNS
 from workbench_dagster.evaluation.drift import DRIFT_COLUMNS, PROFILE_COLUMNS
@@ -366,6 +370,39 @@ def _network_tables(config: WorkbenchConfig) -> dict[str, Table]:
     }
 
 
+def _dataset_tables(config: WorkbenchConfig) -> dict[str, Table]:
+    return {
+        "image_quality": Table(
+            QUALITY_COLUMNS,
+            "schema, rows, unique images, measures in range",
+            key=("image_id",),
+            rows=True,
+            sets={"status": ["ok", "failed"]},
+            ranges={
+                **dict.fromkeys(("brightness", "contrast"), UNIT),
+                **dict.fromkeys(("sharpness", "colourfulness", "megapixels"), (0.0, None)),
+                "nearest_distance": (0, HASH_BITS),
+            },
+        ),
+        "near_duplicates": Table(
+            DUPLICATE_COLUMNS,
+            "schema, one row per image pair, distances in bits",
+            key=("image_a", "image_b"),
+            ranges={"distance": (0, HASH_BITS)},
+            sets={"scope": ["within_batch", "across_batches"]},
+        ),
+        "dataset_balance": Table(
+            BALANCE_COLUMNS,
+            "schema, rows, one row per attribute and value, shares and distances in [0, 1]",
+            key=("attribute", "value"),
+            rows=True,
+            sets={"status": BALANCE_STATUSES},
+            ranges=dict.fromkeys(("observed_share", "target_share", "js_distance", "p_value"), UNIT),
+        ),
+        "dataset_export": Table(MANIFEST_COLUMNS, "schema, rows, unique images", key=("image_id",), rows=True),
+    }
+
+
 def _interval_order():
     """metric_intervals' one rule that is not about a single column."""
     from workbench_dagster.warehouse import expectations as ex
@@ -381,7 +418,7 @@ def _interval_order():
 def declared_tables(config: WorkbenchConfig) -> dict[str, Table]:
     """Every checked table's rules; their columns' types are in table_schemas.py, kept equal by a test."""
     tables = {}
-    for group in (_generation_tables, _evaluation_tables, _review_tables, _network_tables):
+    for group in (_generation_tables, _evaluation_tables, _review_tables, _network_tables, _dataset_tables):
         tables |= group(config)
     return tables
 

@@ -216,6 +216,28 @@ _DECLARED = {
         "One row per registered metric (evaluation/metric_registry.py): its direction and range.",
         "metric VARCHAR, lower_is_better BOOLEAN, low DOUBLE, high DOUBLE, resampled BOOLEAN, headline BOOLEAN",
     ),
+    "image_quality": (
+        "One row per image: resolution, sharpness, brightness, contrast, colourfulness, perceptual hash.",
+        "image_id VARCHAR, batch VARCHAR, sha256 VARCHAR, status VARCHAR, error VARCHAR, width BIGINT, "
+        "height BIGINT, megapixels DOUBLE, sharpness DOUBLE, brightness DOUBLE, contrast DOUBLE, "
+        "colourfulness DOUBLE, phash VARCHAR, n_near_duplicates BIGINT, nearest_image_id VARCHAR, "
+        "nearest_distance DOUBLE",
+    ),
+    "near_duplicates": (
+        "One row per pair of near-duplicate images (perceptual hashes a few bits apart), within or across batches.",
+        "image_a VARCHAR, batch_a VARCHAR, image_b VARCHAR, batch_b VARCHAR, distance BIGINT, scope VARCHAR",
+    ),
+    "dataset_balance": (
+        "One row per batch, attribute and value: its share against the scenario's target, JS and chi-square.",
+        "batch VARCHAR, attribute VARCHAR, value VARCHAR, unit VARCHAR, target_source VARCHAR, status VARCHAR, "
+        "n BIGINT, observed_count BIGINT, observed_share DOUBLE, target_share DOUBLE, expected_count DOUBLE, "
+        "js_distance DOUBLE, chi_square DOUBLE, dof BIGINT, p_value DOUBLE, exceeds BOOLEAN",
+    ),
+    "dataset_export": (
+        "One row per image of the pipeline: whether the shared dataset holds it (file_name) or why not.",
+        "image_id VARCHAR, batch VARCHAR, included BOOLEAN, reason VARCHAR, file_name VARCHAR, sha256 VARCHAR, "
+        "n_captions BIGINT, n_comments BIGINT",
+    ),
     "image_divergence": (
         "One row per variant and image: how differently the models place it in their graphs.",
         "variant VARCHAR, image_id VARCHAR, n_models BIGINT, divergence DOUBLE, divergence_rank BIGINT",
