@@ -194,12 +194,17 @@ def _export_asset(with_provenance: bool):
 
 
 def has_provenance_stage() -> bool:
-    """Whether the provenance stage's module (and with it its `image_provenance` asset) exists."""
+    """Whether the provenance stage, whose `image_provenance` table the export carries, is one of the
+    code location's stages (workbench_dagster/definitions.py's tuple). The module existing is not enough:
+    an input no registered asset produces stops the whole code location from loading."""
+    import inspect
+
+    from workbench_dagster import definitions
+
     if importlib.util.find_spec("assets.provenance") is None:
         return False
-    import assets.provenance as provenance
-
-    return hasattr(provenance, PROVENANCE_ASSET)
+    stages = inspect.getsource(definitions.build_stage_definitions)
+    return " provenance" in stages.split("stages = ", 1)[-1]
 
 
 def definitions(config: WorkbenchConfig) -> dg.Definitions:
