@@ -208,3 +208,34 @@ def test_threshold_and_layer_weights_apply_after_the_lists_so_they_stay_incremen
     edges, report = build_semantic_graph_incremental("m1", *whole[:2], TAXONOMY, other, whole[2], tmp_path)
     assert report["mode"] == "incremental", report
     assert_frame_exact(edges, build_semantic_graph("m1", *whole[:2], TAXONOMY, other, whole[2]))
+
+
+@pytest.mark.parametrize("signs", [True, False])
+def test_screened_similarities_keep_every_entry_that_can_enter_a_list_at_its_canonical_value(signs):
+    """The float32 screen may keep more than it must, never less: every entry among its row's k best
+    canonical values (ties at the k-th included) or at least its column's floor is kept, at exactly the
+    value canonical_similarities gives it. The signs vectors tie hundreds of cosines at each value."""
+    from workbench_dagster.networks.knn import screened_similarities
+    from workbench_dagster.networks.similarity import unit_rows
+
+    rng = np.random.default_rng(8)
+    if signs:
+        x = 0.25 * rng.choice([-1.0, 1.0], size=(3, 24))[rng.integers(0, 3, 700)]
+        x = (x * np.where(rng.random(x.shape) < 0.2, -1.0, 1.0)).astype(np.float32)
+    else:
+        x = rng.normal(size=(700, 384)).astype(np.float32)
+    unit = unit_rows(x)
+    rows, width = np.arange(5, 700, 9), 6
+    floor = np.where(rng.random(700) < 0.5, np.inf, rng.choice([-np.inf, 0.05, 0.3, 0.6], 700))
+    r, c, v = screened_similarities(unit, rows, width, floor)
+    exact = canonical_similarities(unit[rows], unit)
+    np.testing.assert_array_equal(v, exact[r, c])
+    assert not np.any(c == rows[r])  # never a node's own column
+    exact[np.arange(len(rows)), rows] = -np.inf
+    kth = -np.sort(-exact, axis=1)[:, width - 1]
+    must = (exact >= kth[:, None]) | (exact >= floor[None, :])
+    must[np.arange(len(rows)), rows] = False
+    kept = np.zeros_like(must)
+    kept[r, c] = True
+    assert np.all(kept[must]) and must.sum() > len(rows) * width
+    assert kept.sum() < 1.5 * must.sum() or signs  # a screen: it leaves out most of the matrix

@@ -24,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench_dagster.networks import neighbour_state as store
-from workbench_dagster.networks.knn import SIMILARITY_DECIMALS, canonical_similarities, exact_neighbours
+from workbench_dagster.networks.knn import SIMILARITY_DECIMALS, exact_neighbours, screened_similarities
 from workbench_dagster.networks.layers import vector_layers
 from workbench_dagster.networks.neighbour_lists import PAD, flat, merged, padded
 from workbench_dagster.networks.similarity import (
@@ -37,29 +37,22 @@ from workbench_dagster.networks.similarity import (
 )
 from workbench_dagster.scenario.config import GraphConfig
 
-CANDIDATE_ENTRIES = 1 << 22  # (row, candidate) pairs ranked at a time
 
+def dense_candidates(
+    scores: np.ndarray, width: int, floor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """score_new's triples from a dense rows x n matrix (-inf = not a candidate): the entries at or
+    above their row's width-th best (ties included) or their column's floor, row-major.
 
-def _ranked_candidates(scores: np.ndarray, cols: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's best `width` of the columns `cols` (scores: rows x len(cols), -inf = not a candidate).
-
-    A partition finds each row's width-th best score; only the entries at or above it (ties
-    included) are ranked, so a row of 10,000 candidates costs a linear pass, not a sort.
+    A partition finds the width-th best, so a row of 10,000 candidates costs a linear pass, not a sort.
     """
     n_rows, n_cols = scores.shape
-    if width == 0:
-        return np.full((n_rows, 0), PAD, np.int64), np.full((n_rows, 0), -np.inf, scores.dtype)
-    out_nb, out_sc = np.empty((n_rows, width), np.int64), np.empty((n_rows, width), scores.dtype)
-    step = max(1, CANDIDATE_ENTRIES // max(1, n_cols))
-    for start in range(0, n_rows, step):
-        part = scores[start : start + step]
-        keep = ~np.isneginf(part)
-        if n_cols > width:
-            keep &= part >= np.partition(part, n_cols - width, axis=1)[:, n_cols - width, None]
-        r, c = np.nonzero(keep)
-        nb, sc = padded(len(part), r, cols[c], part[r, c], width)
-        out_nb[start : start + len(part)], out_sc[start : start + len(part)] = nb, sc.astype(scores.dtype)
-    return out_nb, out_sc
+    keep = ~np.isneginf(scores)
+    if n_cols > width:
+        top = np.partition(scores, n_cols - width, axis=1)[:, n_cols - width, None] if width else np.inf
+        keep &= (scores >= top) | (scores >= floor[None, :])
+    r, c = np.nonzero(keep)
+    return r, c, scores[r, c]
 
 
 def grow_lists(
@@ -67,9 +60,11 @@ def grow_lists(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lists of n nodes from the lists of the old ones (now at positions `old_at`) and the new nodes' scores.
 
-    score_new(new) -> len(new) x n scores of the new nodes against all nodes, -inf where a pair
-    cannot be a neighbour (itself, a zero Jaccard). New nodes rank all nodes; old nodes merge
-    their scores against the new nodes into their old lists.
+    score_new(new, floor) -> (r, c, score): scores of new nodes new[r] against nodes c, every
+    entry that can enter a list: among its row's width best (ties included; never the node
+    itself, nor a zero Jaccard), or at least `floor[c]`, the worst score node c's old list
+    keeps (-inf where every score enters it, +inf for new nodes). New nodes rank their
+    entries; old nodes merge theirs into their old lists.
     """
     is_new = np.ones(n, dtype=bool)
     is_new[old_at] = False
@@ -77,21 +72,28 @@ def grow_lists(
     old_nb = np.where(old_nb == PAD, PAD, old_at[np.maximum(old_nb, 0)])  # old numbering -> new
     nb = np.full((n, width), PAD, dtype=np.int64)
     sc = np.full((n, width), -np.inf, dtype=old_sc.dtype)
+    full_lists = old_nb.shape[1] == width and width > 0
     if len(new) == 0:
         nb[old_at], sc[old_at] = merged(old_nb, old_sc, old_nb[:, :0], old_sc[:, :0], width)
         return nb, sc
-    scores = score_new(new)
-    scores[np.arange(len(new)), new] = -np.inf  # not its own neighbour
-    nb[new], sc[new] = _ranked_candidates(scores, np.arange(n), width)
-    against_new = np.ascontiguousarray(scores[:, old_at].T)
-    enter = np.arange(len(old_at))  # the lists grew (fewer nodes than k before): every row merges
-    if old_nb.shape[1] == width and width:
+    floor = np.full(n, np.inf)
+    floor[old_at] = old_sc[:, -1] if full_lists else -np.inf
+    r, c, v = score_new(new, floor)
+    new_nb, new_sc = padded(len(new), r, c, v, width)
+    nb[new], sc[new] = new_nb, new_sc.astype(sc.dtype)
+    old_of = np.full(n, -1, dtype=np.int64)
+    old_of[old_at] = np.arange(len(old_at))
+    hit = (old_of[c] >= 0) & (v >= floor[c])  # >=: a tie at a lower index enters
+    if full_lists:
         nb[old_at], sc[old_at] = old_nb, old_sc
-        worst = old_sc[:, -1]
-        enter = np.flatnonzero((against_new >= worst[:, None]).any(axis=1))  # >=: a tie at a lower index enters
-    from_new_nb, from_new_sc = _ranked_candidates(against_new[enter], new, width)
+        enter = np.unique(old_of[c[hit]])
+    else:  # the lists grew (fewer nodes than k before): every row merges
+        enter = np.arange(len(old_at))
+    slot = np.full(len(old_at), -1, dtype=np.int64)
+    slot[enter] = np.arange(len(enter))
+    from_nb, from_sc = padded(len(enter), slot[old_of[c[hit]]], new[r[hit]], v[hit], width)
     rows = old_at[enter]
-    nb[rows], sc[rows] = merged(old_nb[enter], old_sc[enter], from_new_nb, from_new_sc, width)
+    nb[rows], sc[rows] = merged(old_nb[enter], old_sc[enter], from_nb, from_sc.astype(sc.dtype), width)
     return nb, sc
 
 
@@ -112,8 +114,8 @@ def _vector_layer(
         rows, cols, sims = exact_neighbours(unit, settings.k)
         return padded(n, rows, cols, sims, width)
 
-    def score_new(new: np.ndarray) -> np.ndarray:
-        return canonical_similarities(unit[new], unit).astype(np.float32)
+    def score_new(new: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        return screened_similarities(unit, new, width, floor)
 
     nb, sc, report = _lists(
         folder / f"{name}.npz", positions, store.row_fingerprints(unit), keys, width, full, score_new
@@ -134,11 +136,12 @@ def _label_layer(
     set_names = ["\x1f".join(names[np.flatnonzero(row)]) for row in x]  # taxonomy order; one per distinct set
     fingerprints = store.row_fingerprints(set_names)[group]
 
-    def score_new(new: np.ndarray) -> np.ndarray:
+    def score_new(new: np.ndarray, floor: np.ndarray) -> np.ndarray:  # exact and cheap: no screening
         inter = (members[new] @ members.T).astype(np.int64)  # 0/1 rows: exact integers
         union = sizes[new, None] + sizes[None, :] - inter
         jac = np.divide(inter, union, out=np.zeros(inter.shape), where=union > 0)
-        return np.where(jac > 0, jac, -np.inf)
+        jac[np.arange(len(new)), new] = 0.0  # not its own neighbour
+        return dense_candidates(np.where(jac > 0, jac, -np.inf), width, floor)
 
     def full() -> tuple[np.ndarray, np.ndarray]:
         return label_lists(label_sets, labels, settings.k)

@@ -24,6 +24,7 @@ from threadpoolctl import ThreadpoolController
 
 PRODUCT_BLOCK = 384  # rows per side of one similarity block: 576 KB of float32, inside a core's L2
 EXPAND_ENTRIES = 1 << 22  # twins: (distinct vector, candidate row) pairs ranked at a time
+SCREEN_ENTRIES = 1 << 22  # new-against-all products screened at a time (16 MB of float32)
 _ONE_SEARCH_AT_A_TIME = threading.Lock()
 SIMILARITY_DECIMALS = 6  # cosines are ranked and thresholded at this many decimals (see the module docstring)
 
@@ -114,6 +115,51 @@ def canonical_similarities(left: np.ndarray, right: np.ndarray, decimals: int = 
             part.astype(np.float64) @ wide.T, part, right, 10.0**decimals
         )
     return out
+
+
+def screening_margin(dim: int, decimals: int = SIMILARITY_DECIMALS) -> float:
+    """How far a float32 BLAS product of unit rows can sit from the canonical similarity of the pair.
+
+    Any float32 sum of d products is within gamma_d = d u / (1 - d u) (u = 2^-24) of the exact
+    inner product times sum |a_e b_e| <= |a| |b| (1.01 covers unit rows' norms); the canonical
+    value adds half a rounding step, the float64 sum's error and float32 storage (1e-7).
+    """
+    u = 2.0**-24
+    gamma = dim * u / (1 - dim * u)
+    return 1.01 * gamma + 0.5 * 10.0**-decimals + 1e-7
+
+
+def screened_similarities(
+    unit: np.ndarray, rows: np.ndarray, width: int, floor: np.ndarray, decimals: int = SIMILARITY_DECIMALS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of unit[rows] against all rows that can enter a list, with their canonical similarity.
+
+    An entry can enter when it can be among its row's `width` best others (row i's own column
+    left out) or reach the column's `floor` (the worst score an old node's list keeps; +inf for
+    none, -inf when every entry counts). A float32 product screens: with m the screening
+    margin, a row has `width` entries of at least t (its width-th best float32), so its
+    width-th best canonical value is at least t - m, and an entry below t - 2m in float32 is
+    below that canonically: it cannot enter, not even as a tie. Likewise below floor - 2m.
+    The survivors get the value canonical_similarities gives them (canonical_pairs), so lists
+    grown from them are the ones grown from canonical_similarities of all pairs, bit for bit, at
+    a float32 product and a few exact sums instead of a float64 product.
+    Returns (index into rows, column, float32 similarity), row-major.
+    """
+    from workbench_dagster.networks.top_k_heaps import canonical_pairs, screen_candidates
+
+    unit = np.ascontiguousarray(unit, dtype=np.float32)
+    rows = np.asarray(rows, dtype=np.int64)
+    slack = 2 * screening_margin(unit.shape[1], decimals)  # compared in float64: float32 values exactly
+    col_floor = np.asarray(floor, dtype=np.float64) - slack
+    step = max(1, SCREEN_ENTRIES // max(1, len(unit)))
+    parts = []
+    for start in range(0, len(rows), step):
+        left = unit[rows[start : start + step]]
+        r, c = screen_candidates(left @ unit.T, rows[start : start + step], width, slack, col_floor)
+        parts.append((start + r, c, canonical_pairs(left, unit, r, c, 10.0**decimals)))
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def best_first(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

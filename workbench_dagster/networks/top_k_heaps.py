@@ -119,3 +119,70 @@ def row_hashes(words, keys) -> np.ndarray:
             h2 += w * keys[1, c]
         out[r, 0], out[r, 1] = h1, h2
     return out
+
+
+@numba.njit(nogil=True, cache=True)
+def canonical_pairs(left, right, rows, cols, scale) -> np.ndarray:
+    """canonical_round's value of the pairs (left[rows[i]], right[cols[i]]), from their index-order sums.
+
+    canonical_round keeps a BLAS sum unless it lies within its margin of a rounding boundary,
+    and there uses this same index-order sum. Two float64 sums of the same d exact products
+    differ by at most 2 d 1.1e-16 (scaled: under a quarter of that margin), so away from a
+    boundary both round to the same value: the index-order sum gives canonical_round's
+    value for every pair, wherever the full search summed it.
+    """
+    out = np.empty(len(rows), dtype=np.float32)
+    for i in range(len(rows)):
+        a, b = left[rows[i]], right[cols[i]]
+        total = 0.0
+        for e in range(a.shape[0]):
+            total += np.float64(a[e]) * np.float64(b[e])
+        out[i] = np.rint(total * scale) / scale
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _width_th_best(values, skip, width) -> float:
+    """The width-th largest of `values` leaving out position `skip` (-inf when fewer): a min-heap of
+    `width` values, which most entries pass by after one comparison with its root."""
+    heap = np.full(width, -np.inf)
+    for j in range(values.shape[0]):
+        v = np.float64(values[j])
+        if j == skip or v <= heap[0]:
+            continue
+        i = 0  # replace the root, sift down
+        while True:
+            child = 2 * i + 1
+            if child >= width:
+                break
+            if child + 1 < width and heap[child + 1] < heap[child]:
+                child += 1
+            if heap[child] >= v:
+                break
+            heap[i] = heap[child]
+            i = child
+        heap[i] = v
+    return heap[0]
+
+
+@numba.njit(nogil=True, cache=True)
+def screen_candidates(approx, skip, width, slack, col_floor) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of the entries of `approx` at least their row's width-th best minus `slack`, or at
+    least their column's `col_floor`, leaving out column skip[row] of each row; row-major."""
+    m, n = approx.shape
+    tops = np.empty(m)
+    count = 0
+    for r in range(m):
+        tops[r] = _width_th_best(approx[r], skip[r], width) - slack if width > 0 else np.inf
+        for c in range(n):
+            v = np.float64(approx[r, c])
+            count += c != skip[r] and (v >= tops[r] or v >= col_floor[c])
+    rows, cols = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+    at = 0
+    for r in range(m):
+        for c in range(n):
+            v = np.float64(approx[r, c])
+            if c != skip[r] and (v >= tops[r] or v >= col_floor[c]):
+                rows[at], cols[at] = r, c
+                at += 1
+    return rows, cols
