@@ -8,8 +8,9 @@ from assets._shared.metadata import preview
 from assets._shared.stage import stage_asset, stage_definitions
 from assets._shared.updates import update_metadata
 from resources.workbench import WorkbenchResource
-from workbench_dagster.scenario.config import WorkbenchConfig
+from workbench_dagster.scenario.config import WorkbenchConfig, is_remote
 from workbench_dagster.warehouse.build import build_warehouse, query
+from workbench_dagster.warehouse.publish import publish_warehouse
 from workbench_dagster.warehouse.table_rules import checked_tables
 
 STAGE = "warehouse"
@@ -21,8 +22,12 @@ def warehouse(context: dg.AssetExecutionContext, workbench: WorkbenchResource) -
     half-written state and never blocks a run. Marts come from `dbt_like_sql/`, ordered by the
     tables their SQL reads."""
     cfg = workbench.config
-    built = build_warehouse(cfg.tables_dir, SQL_DIR, cfg.warehouse)
-    leaderboard = query(cfg.warehouse, "select * from model_leaderboard order by rank")
+    board_sql = "select * from model_leaderboard order by rank"
+    if is_remote(cfg.tables_dir):  # built in a temporary folder, published as one object (warehouse/publish.py)
+        built, leaderboard = publish_warehouse(cfg.tables_dir, SQL_DIR, cfg.warehouse, board_sql)
+    else:
+        built = build_warehouse(cfg.tables_dir, SQL_DIR, cfg.warehouse)
+        leaderboard = query(cfg.warehouse, board_sql)
     context.log.info(f"warehouse published at {cfg.warehouse}")
     return dg.MaterializeResult(
         metadata={

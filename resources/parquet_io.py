@@ -36,7 +36,7 @@ def _config(config_path: str, mtime: float):
 class ParquetUPathIOManager(dg.UPathIOManager):
     extension = ".parquet"
 
-    def __init__(self, base_path: UPath, batches: list[str], landing_dir: Path, config_path: str | None = None):
+    def __init__(self, base_path: UPath, batches: list[str], landing_dir: UPath, config_path: str | None = None):
         super().__init__(base_path=base_path)
         self.batches = batches
         self.landing_dir = landing_dir
@@ -144,4 +144,6 @@ class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     config_path: str | None = None  # the fingerprints' config; without it none is recorded
 
     def create_io_manager(self, context) -> ParquetUPathIOManager:
-        return ParquetUPathIOManager(UPath(self.base_path), self.batches, Path(self.landing_dir), self.config_path)
+        return ParquetUPathIOManager(
+            UPath(self.base_path), self.batches, UPath(self.landing_dir), self.config_path
+        )

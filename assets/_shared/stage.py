@@ -12,6 +12,7 @@ import dagster as dg
 
 from assets._shared.checks import expectation_checks
 from assets._shared.partitions import shape_of
+from resources.executors import deployed_executor  # WORKBENCH_EXECUTOR=k8s on a cluster (deploy/)
 from workbench_dagster.scenario.config import WorkbenchConfig
 from workbench_dagster.scenario.fingerprint import SOURCES_METADATA
 
@@ -58,7 +59,7 @@ def stage_jobs(stage: str, assets: list[dg.AssetsDefinition]) -> list:
             selection=stage_selection(stage, shape),
             description=f"The {stage} stage's {shape} assets, selected by their tags.",
             tags={STAGE_TAG: stage, SHAPE_TAG: shape},
-            executor_def=job_executor(f"{stage}__{shape}"),
+            executor_def=deployed_executor(assets) or job_executor(f"{stage}__{shape}"),
         )
         for shape in shapes
     ]

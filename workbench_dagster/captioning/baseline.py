@@ -9,6 +9,7 @@ caller reuse a saved checkpoint instead of retraining on every run.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,8 +18,10 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+from upath import UPath
 
 from workbench_dagster.backends.params import BaselineParams
+from workbench_dagster.storage.atomic import write_bytes_atomic
 
 # Bumped whenever the architecture or the training recipe changes, so old checkpoints stop matching.
 RECIPE_VERSION = 1
@@ -130,8 +133,8 @@ class BaselineModel:
         return self._run(images, features=True)
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Written whole or not at all, to a local folder or an object store (one PUT)."""
+        buffer = io.BytesIO()
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
         torch.save(
             {
@@ -143,12 +146,13 @@ class BaselineModel:
                 "history": self.history,
                 "recipe_version": RECIPE_VERSION,
             },
-            path,
+            buffer,
         )
+        write_bytes_atomic(UPath(path), buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> BaselineModel:
-        blob = torch.load(Path(path), map_location=device, weights_only=True)
+        blob = torch.load(io.BytesIO(UPath(path).read_bytes()), map_location=device, weights_only=True)
         params = BaselineParams.from_dict(blob["params"])
         net = _Net(params.channels, len(blob["taxonomy"]))
         net.load_state_dict(blob["state_dict"])

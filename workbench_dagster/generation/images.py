@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from upath import UPath
 
@@ -112,7 +110,7 @@ def make_images(
     for row in prompts.to_dict("records"):
         if row["source"] == "folder":
             try:
-                data = read_landed_bytes(Path(row["source_file"]))  # no symlink, no FIFO
+                data = read_landed_bytes(row["source_file"])  # no symlink, no FIFO
             except OSError as exc:
                 rows.append({**_base(row), "status": "failed", "error": f"{row['source_file']}: {exc}"})
                 continue
@@ -147,7 +145,9 @@ def make_images(
                 data, _ = call_with_retry(lambda g=generator, p=row["prompt"]: g.generate(p), RetryPolicy())
             except BackendError as exc:
                 rendered += 1
-                rows.append({**_base(row), "status": "failed", "error": f"{row['image_id']}: gemini: {exc.reason}"})
+                rows.append(
+                    {**_base(row), "status": "failed", "error": f"{row['image_id']}: gemini: {exc.reason}"}
+                )
                 continue
         else:
             data = render_image(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 import networkx as nx
 import numpy as np
 import pandas as pd
+from upath import UPath
 
 from workbench_dagster.networks.adjacency import network_from_edges
 from workbench_dagster.networks.bipartite import bipartite_graph
 from workbench_dagster.networks.variant_registry import BIPARTITE, LAYER_COLUMNS
 from workbench_dagster.networks.variants import graph_nodes, graph_variants
+from workbench_dagster.storage.atomic import write_bytes_atomic
 
 GRAPH_WRITERS = {"gexf": nx.write_gexf, "graphml": nx.write_graphml}
 
@@ -25,11 +27,9 @@ def export_graph(G: nx.Graph, paths: dict) -> None:
     for u, v, data in G.edges(data=True):
         H.add_edge(str(u), str(v), **{k: _scalar(x) for k, x in data.items() if x is not None})
     for fmt, path in paths.items():
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        GRAPH_WRITERS[fmt](H, tmp)
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        GRAPH_WRITERS[fmt](H, buffer)
+        write_bytes_atomic(UPath(path), buffer.getvalue())  # a local folder or an object store
 
 
 def _scalar(value):
@@ -54,7 +54,7 @@ def export_networks(
     opens a stale graph. Returns {variant: {format: path}}; nothing when `formats` is empty."""
     paths = _write_exports(model, captions, edges, centrality, folder, formats) if formats else {}
     written = {path for files in paths.values() for path in files.values()}
-    for old in (Path(folder) / model).glob("*"):
+    for old in (UPath(folder) / model).glob("*"):
         if old.suffix in (".gexf", ".graphml") and str(old) not in written:
             old.unlink()
     return paths
@@ -69,7 +69,7 @@ def _write_exports(
         mine = edges[edges["variant"] == variant]
         attributes = centrality[centrality["variant"] == variant].set_index("node")
         build = _bipartite_file_graph if variant == BIPARTITE else _image_file_graph
-        paths[variant] = {fmt: str(Path(folder) / model / f"{variant}.{fmt}") for fmt in formats}
+        paths[variant] = {fmt: str(UPath(folder) / model / f"{variant}.{fmt}") for fmt in formats}
         export_graph(build(nodes, mine, attributes), paths[variant])
     return paths
 

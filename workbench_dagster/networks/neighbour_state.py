@@ -89,10 +89,11 @@ class StateUnusable(Exception):
 
 
 def load(path: Path) -> LayerState:
-    if not Path(path).exists():
+    path = UPath(path)  # a local folder or an object-store URI
+    if not path.exists():
         raise StateUnusable(f"no state at {path} (first build)")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as f:
             if int(f["format"]) != FORMAT:
                 raise StateUnusable(f"state {path} has format {int(f['format'])}, this code writes {FORMAT}")
             state = LayerState(

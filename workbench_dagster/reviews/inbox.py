@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from upath import UPath
 
 from workbench_dagster.reviews.queue import CONTENT_FLAGS
 
@@ -187,7 +188,7 @@ def parse_review_file(
     path: Path, known: dict[str, str], taxonomy: list[str], flags: tuple[str, ...] = CONTENT_FLAGS
 ) -> ParsedFile:
     """known: image id -> batch. Every problem is collected, so the report names every bad row."""
-    path = Path(path)
+    path = UPath(path)
     raw = path.read_bytes()
     parsed = ParsedFile(path=path, sha256=hashlib.sha256(raw).hexdigest())
     try:
@@ -220,11 +221,11 @@ def parse_review_file(
 
 
 def report_path(path: Path) -> Path:
-    return Path(path).with_name(Path(path).name + ".rejected.txt")
+    return UPath(path).with_name(UPath(path).name + ".rejected.txt")
 
 
 def review_files(inbox: Path) -> list[Path]:
-    inbox = Path(inbox)
+    inbox = UPath(inbox)  # a local folder or an object-store prefix
     if not inbox.is_dir():
         return []
     return sorted(

@@ -168,7 +168,7 @@ def write_queue(
     queue_dir: Path, batch: str, queue: pd.DataFrame, labels: list[str], names: dict[str, str] | None = None
 ) -> dict[str, Path]:
     """Files are written to temporary names and renamed, so a reviewer never opens half a file."""
-    folder = Path(queue_dir) / batch
+    folder = UPath(queue_dir) / batch  # a local folder or an object-store prefix
     folder.mkdir(parents=True, exist_ok=True)
     contents = {
         "tasks.json": json.dumps(label_studio_tasks(queue), indent=2, ensure_ascii=False),

@@ -11,7 +11,7 @@ import os
 
 from upath import UPath
 
-from workbench_dagster.storage.atomic import write_bytes_atomic
+from workbench_dagster.storage.atomic import _is_local, write_bytes_atomic
 
 IMAGE_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
 
@@ -39,4 +39,8 @@ class ImageStore:
         return digest, str(path), True
 
     def get(self, uri: str) -> bytes:
-        return UPath(uri).read_bytes()
+        """One GET on an object store (`cat_file`); opening the file would first ask for its size (a HEAD)."""
+        path = UPath(uri)
+        if _is_local(path):
+            return path.read_bytes()
+        return path.fs.cat_file(path.path)

@@ -9,6 +9,10 @@ or scratch space far more often than images meant for the corpus. Symlinks and s
 are refused because following them reads whatever they point at (`/etc/passwd`) and a FIFO
 would block the reader.
 
+On an object store (`landing_dir: s3://bucket/prefix/landing`) a "folder" is a key prefix: there are no
+symlinks or special files to refuse, so every object is read unless its name is hidden or it lies
+deeper than MAX_DEPTH (`landing_remote`).
+
 A folder's content hash covers every name and, for a file that was read, its bytes; a refused
 entry contributes only its name and reason, so a symlink's target changing triggers nothing.
 """
@@ -21,7 +25,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from upath import UPath
+
 from workbench_dagster.keys import sanitize_key
+from workbench_dagster.storage.atomic import _is_local
 
 MAX_DEPTH = 8
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -48,6 +55,10 @@ class LandingBatch:
     def last_change(self) -> float:
         """The newest modification time of the folder or any entry: a folder still being copied has
         one within the last seconds."""
+        if not _is_local(UPath(self.folder)):
+            from workbench_dagster.storage.landing_remote import last_change
+
+            return last_change(self)
         times = [self.folder.stat().st_mtime]
         for landed in self.files:
             try:
@@ -85,6 +96,8 @@ def read_landed_bytes(path: Path) -> bytes:
 
     The checks run again on the opened descriptor, so an entry swapped for a symlink between the
     scan and the read is still refused."""
+    if not _is_local(UPath(path)):
+        return UPath(path).read_bytes()  # an object: no symlink or FIFO to refuse
     path = Path(path)
     reason = _refusal(path, os.lstat(path).st_mode)
     if reason:
@@ -136,6 +149,11 @@ def _walk(folder: Path, current: Path, depth: int) -> list[LandedFile]:
 
 
 def read_landing_folder(folder: Path) -> LandingBatch:
+    if not _is_local(UPath(folder)):
+        from workbench_dagster.storage.landing_remote import walk
+
+        files = tuple(walk(UPath(folder), MAX_DEPTH, _hidden, LandedFile))
+        return LandingBatch(batch=landing_batch_key(folder.name), folder=folder, files=files)
     files = tuple(_walk(folder, folder, 1))
     return LandingBatch(batch=landing_batch_key(folder.name), folder=folder, files=files)
 
@@ -146,12 +164,17 @@ def landing_batch_key(folder_name: str) -> str:
 
 def _batch_folders(landing_dir: Path) -> list[Path]:
     """Real folders only: a symlinked folder would ingest whatever it points at."""
+    if not _is_local(UPath(landing_dir)):
+        from workbench_dagster.storage.landing_remote import prefixes
+
+        return prefixes(UPath(landing_dir))
     return sorted(p for p in landing_dir.iterdir() if p.is_dir() and not p.is_symlink())
 
 
 def scan_landing(landing_dir: Path) -> list[LandingBatch]:
     """Folders with at least one visible entry; empty or hidden folders, or folders holding only
     hidden entries, are still being copied or are not batches."""
+    landing_dir = _as_path(landing_dir)
     if not landing_dir.is_dir():
         return []
     batches = []
@@ -165,9 +188,16 @@ def scan_landing(landing_dir: Path) -> list[LandingBatch]:
 
 
 def find_landing_folder(landing_dir: Path, batch: str) -> Path | None:
+    landing_dir = _as_path(landing_dir)
     if not landing_dir.is_dir():
         return None
     for folder in _batch_folders(landing_dir):
         if landing_batch_key(folder.name) == batch:
             return folder
     return None
+
+
+def _as_path(landing_dir) -> Path:
+    """A local folder as a Path (as always), an object-store prefix as its UPath."""
+    path = UPath(landing_dir)
+    return Path(path.path) if _is_local(path) else path
