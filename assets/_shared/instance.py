@@ -43,6 +43,8 @@ def config_and_home() -> tuple[WorkbenchConfig, Path]:
 def prepare_instance_home(config: WorkbenchConfig) -> Path:
     """The config's instance folder, holding the shipped instance config (rewritten when it changed)."""
     home = config.dagster_home
+    if config.is_remote:  # DAGSTER_HOME, the deployment's instance (deploy/dagster.yaml): left as it is
+        return home
     home.mkdir(parents=True, exist_ok=True)
     text = _HEADER + SHIPPED_INSTANCE_CONFIG.read_text(encoding="utf-8")
     target = home / "dagster.yaml"
