@@ -17,9 +17,20 @@ from workbench_dagster.scenario.config import WorkbenchConfig, config_path_from_
 
 def build_stage_definitions(config: WorkbenchConfig) -> dg.Definitions:
     """The stages in pipeline order; the order breaks ties when jobs are ordered by the graph."""
-    from assets import audit, captioning, dataset, evaluation, generation, networks, reviews, text, warehouse
+    from assets import (
+        audit,
+        captioning,
+        dataset,
+        evaluation,
+        generation,
+        networks,
+        provenance,
+        reviews,
+        text,
+        warehouse,
+    )
 
-    stages = (generation, captioning, text, evaluation, audit, reviews, networks, dataset, warehouse)
+    stages = (generation, provenance, captioning, text, evaluation, audit, reviews, networks, dataset, warehouse)
     return dg.Definitions.merge(*(stage.definitions(config) for stage in stages))
 
 

@@ -410,8 +410,8 @@ class DatasetConfig(Strict):
 class DetectorConfig(Strict):
     """The ai_image_detector (workbench_dagster/provenance/detector.py): trained only when both kinds exist."""
 
-    crop: int = Field(64, ge=16, le=512)  # side of the native-resolution crops it sees (no resizing)
-    epochs: int = Field(15, ge=1, le=500)
+    crop: int = Field(48, ge=16, le=512)  # side of the native-resolution crops it sees (no resizing)
+    epochs: int = Field(10, ge=1, le=500)
     min_per_class: int = Field(8, ge=2)  # fewer labelled images of either kind: not trained, said so
     heldout_fraction: float = Field(0.3, gt=0, lt=1)
 

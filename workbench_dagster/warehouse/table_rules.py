@@ -44,6 +44,12 @@ from workbench_dagster.networks.tables import (
     NETWORK_COMPARISON_COLUMNS,
 )
 from workbench_dagster.networks.variant_registry import BIPARTITE
+from workbench_dagster.provenance.evaluate import EVAL_COLUMNS as DETECTOR_EVAL_COLUMNS
+from workbench_dagster.provenance.evaluate import METRICS as DETECTOR_METRICS
+from workbench_dagster.provenance.reader import C2PA_STATES, PROVENANCES
+from workbench_dagster.provenance.scoring import SCORE_COLUMNS, SPLITS
+from workbench_dagster.provenance.scoring import STATUSES as DETECTOR_STATUSES
+from workbench_dagster.provenance.table import PROVENANCE_COLUMNS
 from workbench_dagster.reviews.corrections import VERSION_COLUMNS
 from workbench_dagster.reviews.inbox import REVIEW_COLUMNS
 from workbench_dagster.reviews.queue import CONTENT_FLAGS, QUEUE_COLUMNS
@@ -397,9 +403,39 @@ def _dataset_tables(config: WorkbenchConfig) -> dict[str, Table]:
             key=("attribute", "value"),
             rows=True,
             sets={"status": BALANCE_STATUSES},
-            ranges=dict.fromkeys(("observed_share", "target_share", "js_distance", "p_value"), UNIT),
+            ranges=dict.fromkeys(("observed_share", "target_share", "js_distance", "p_value", "p_adjusted"), UNIT),
         ),
         "dataset_export": Table(MANIFEST_COLUMNS, "schema, rows, unique images", key=("image_id",), rows=True),
+    }
+
+
+def _provenance_tables(config: WorkbenchConfig) -> dict[str, Table]:
+    truths = ["generated", "camera"]
+    return {
+        "image_provenance": Table(
+            PROVENANCE_COLUMNS,
+            "schema, rows, unique ids, provenance and C2PA states",
+            key=("image_id",),
+            rows=True,
+            not_null=("provenance",),
+            sets={"provenance": PROVENANCES, "c2pa_state": C2PA_STATES, "ground_truth": truths},
+        ),
+        "ai_image_detector": Table(
+            SCORE_COLUMNS,
+            "schema, rows, unique ids, statuses, scores in [0, 1]",
+            key=("image_id",),
+            rows=True,
+            sets={"status": DETECTOR_STATUSES, "split": SPLITS, "ground_truth": truths},
+            ranges={"p_generated": UNIT},
+        ),
+        "ai_detector_evaluation": Table(
+            DETECTOR_EVAL_COLUMNS,
+            "schema, one row per metric, rates in [0, 1]",
+            key=("metric",),
+            rows=True,
+            sets={"metric": DETECTOR_METRICS},
+            ranges=dict.fromkeys(("estimate", "ci_low", "ci_high"), UNIT),
+        ),
     }
 
 
@@ -418,7 +454,8 @@ def _interval_order():
 def declared_tables(config: WorkbenchConfig) -> dict[str, Table]:
     """Every checked table's rules; their columns' types are in table_schemas.py, kept equal by a test."""
     tables = {}
-    for group in (_generation_tables, _evaluation_tables, _review_tables, _network_tables, _dataset_tables):
+    groups = (_generation_tables, _evaluation_tables, _review_tables, _network_tables, _dataset_tables)
+    for group in (*groups, _provenance_tables):
         tables |= group(config)
     return tables
 

@@ -231,7 +231,7 @@ _DECLARED = {
         "One row per batch, attribute and value: its share against the scenario's target, JS and chi-square.",
         "batch VARCHAR, attribute VARCHAR, value VARCHAR, unit VARCHAR, target_source VARCHAR, status VARCHAR, "
         "n BIGINT, observed_count BIGINT, observed_share DOUBLE, target_share DOUBLE, expected_count DOUBLE, "
-        "js_distance DOUBLE, chi_square DOUBLE, dof BIGINT, p_value DOUBLE, exceeds BOOLEAN",
+        "js_distance DOUBLE, chi_square DOUBLE, dof BIGINT, p_value DOUBLE, p_adjusted DOUBLE, exceeds BOOLEAN",
     ),
     "dataset_export": (
         "One row per image of the pipeline: whether the shared dataset holds it (file_name) or why not.",
@@ -241,6 +241,24 @@ _DECLARED = {
     "image_divergence": (
         "One row per variant and image: how differently the models place it in their graphs.",
         "variant VARCHAR, image_id VARCHAR, n_models BIGINT, divergence DOUBLE, divergence_rank BIGINT",
+    ),
+    "image_provenance": (
+        "One row per image: its provenance (c2pa-verified, declared-synthetic, declared-camera, none), claim and "
+        "C2PA validation state, XMP source type, software and camera tags, and whether a landing image is flagged.",
+        "image_id VARCHAR, batch VARCHAR, sha256 VARCHAR, source VARCHAR, provenance VARCHAR, "
+        "declares_generated BOOLEAN, ground_truth VARCHAR, digital_source_type VARCHAR, c2pa_state VARCHAR, "
+        "c2pa_trusted BOOLEAN, c2pa_claim VARCHAR, c2pa_failures VARCHAR[], xmp_source_type VARCHAR, "
+        "software VARCHAR, camera VARCHAR, signals VARCHAR[], flagged BOOLEAN, error VARCHAR",
+    ),
+    "ai_image_detector": (
+        "One row per image of every batch: the AI-image detector's P(generated), its split and ground truth.",
+        "image_id VARCHAR, batch VARCHAR, sha256 VARCHAR, source VARCHAR, provenance VARCHAR, ground_truth VARCHAR, "
+        "split VARCHAR, p_generated DOUBLE, predicted_generated BOOLEAN, status VARCHAR, fingerprint VARCHAR",
+    ),
+    "ai_detector_evaluation": (
+        "One row per metric: the AI-image detector on held-out images against provenance, with a 95% interval.",
+        "metric VARCHAR, estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, n_images BIGINT, n_generated BIGINT, "
+        "n_camera BIGINT, n_boot BIGINT, seed BIGINT, note VARCHAR",
     ),
 }
 
