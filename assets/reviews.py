@@ -136,6 +136,11 @@ def baseline_versions(
         df = pd.DataFrame(columns=VERSION_COLUMNS)
         return table_output(df, note="not a baseline model: nothing to retrain")
     device, _ = gpu.pick()
+    # counterfactual images are probes: a review of one never becomes training data, nor an eval image
+    probes = {b for b in cfg.batch_ids if cfg.is_counterfactual_batch(b)}
+    prompts, synthetic_images, human_reviews = (
+        df[~df["batch"].isin(probes)] if len(df) else df for df in (prompts, synthetic_images, human_reviews)
+    )
     versions, corrected = _checkpoint_versions(
         workbench, model_id, registry.loc[model_id], prompts, synthetic_images, human_reviews, device
     )

@@ -40,6 +40,7 @@ def test_code_location_loads_without_warnings():
         "baseline_versions",
         "network_comparison",
         "image_divergence",
+        "counterfactual_scores",
     } == names
 
 
