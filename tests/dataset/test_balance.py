@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from workbench_dagster.dataset.balance import attribute_summary, dataset_balance, fit
+from workbench_dagster.dataset.balance import attribute_summary, dataset_balance, fit, holm
 from workbench_dagster.dataset.targets import attributes, label_prevalence
 from workbench_dagster.scenario.prompts import expand_batch
 
@@ -60,7 +60,7 @@ def test_a_planted_skew_exceeds_and_a_balanced_batch_does_not(scenario):
     days = [{"time_of_day": "day"} for _ in range(60)]
     skewed = attribute_summary(dataset_balance(scenario, _prompts(days), "b", 0.2, 0.01)).set_index("attribute")
     assert skewed.loc["time_of_day", "exceeds"]
-    assert skewed.loc["time_of_day", "p_value"] < 1e-6
+    assert skewed.loc["time_of_day", "p_value"] < 1e-6 and skewed.loc["time_of_day", "p_adjusted"] < 1e-5
     even = [{"time_of_day": "day" if n < 36 else "night"} for n in range(60)]  # exactly 0.6 / 0.4
     fine = attribute_summary(dataset_balance(scenario, _prompts(even), "b", 0.2, 0.01)).set_index("attribute")
     assert fine.loc["time_of_day", "js_distance"] == pytest.approx(0.0, abs=1e-9)
@@ -79,11 +79,19 @@ def test_fit_against_scipy_and_by_hand():
 
     assert js == pytest.approx(jensenshannon(counts / 60, target, base=2))
     # several values per image: each value a binomial term, (o - n p)^2 / (n p (1 - p))
-    js, chi, dof, p = fit(np.array([5.0, 2.0]), np.array([0.5, 0.1]), 10, multi=True)
-    assert chi == pytest.approx(0.0 + (2 - 1) ** 2 / (10 * 0.1 * 0.9)) and dof == 2
+    js, chi, dof, p = fit(np.array([50.0, 14.0]), np.array([0.5, 0.1]), 100, multi=True)
+    assert chi == pytest.approx(0.0 + (14 - 10) ** 2 / (100 * 0.1 * 0.9)) and dof == 2
     assert p == pytest.approx(stats.chi2.sf(chi, 2))
+    # expected counts under 5: simulated, close to the exact p (4 of 4 on one side of a fair coin: 2/16),
+    # where the chi-square distribution would say 0.046
+    assert fit(np.array([4.0, 0.0]), np.array([0.5, 0.5]), 4, multi=False)[3] == pytest.approx(0.125, abs=0.02)
     # a value the target rules out makes the fit impossible
     assert fit(np.array([3.0, 1.0]), np.array([1.0, 0.0]), 4, multi=False)[3] == 0.0
+
+
+def test_holm_adjusts_over_the_attributes_of_a_batch():
+    assert holm([0.01, 0.04, 0.03, float("nan")])[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert np.isnan(holm([0.01, float("nan")])[1])
 
 
 def test_demographics_not_in_the_spec_are_not_recorded_and_a_landing_batch_has_no_spec(scenario):
