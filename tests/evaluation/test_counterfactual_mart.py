@@ -1,0 +1,92 @@
+"""The counterfactual_flips mart on constructed pairs whose flips are known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import write_rows as write
+from workbench_dagster.warehouse.build import build_warehouse, query
+
+REPO_SQL = Path(__file__).resolve().parents[2] / "dbt_like_sql"
+
+
+def _prompt(image, labels, role, original=None, attribute=None, before=None, after=None) -> dict:
+    return {
+        "image_id": image,
+        "batch": "cf",
+        "reference_labels": labels,
+        "cf_role": role,
+        "pair_id": image if role == "counterfactual" else None,
+        "original_image_id": original,
+        "cf_attribute": attribute,
+        "cf_from": before,
+        "cf_to": after,
+    }
+
+
+def _caption(image, labels, status="ok") -> dict:
+    return {"image_id": image, "batch": "cf", "model": "m", "model_kind": "baseline", "labels": labels,
+            "parse_status": status}  # fmt: skip
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    """Originals O1, O2, O3 (flyer_es). Night redraws: N1 flips, N2 keeps its labels, N3's caption
+    failed. The language redraw L3 changes the reference (flyer_en), so it is no flip candidate."""
+    tables = tmp_path / "data" / "tables"
+    write(
+        tables,
+        "prompts/p.parquet",
+        [
+            _prompt("O1", ["protest"], "original", "b-1"),
+            _prompt("N1", ["protest"], "counterfactual", "O1", "time_of_day", "day", "night"),
+            _prompt("O2", ["protest"], "original", "b-2"),
+            _prompt("N2", ["protest"], "counterfactual", "O2", "time_of_day", "day", "night"),
+            _prompt("O3", ["flyer_es"], "original", "b-3"),
+            _prompt("N3", ["flyer_es"], "counterfactual", "O3", "time_of_day", "night", "day"),
+            _prompt("L3", ["flyer_en"], "counterfactual", "O3", "text_language", "es", "en"),
+        ],
+    )
+    write(
+        tables,
+        "mllm_captions/c.parquet",
+        [
+            _caption("O1", ["protest"]),
+            _caption("N1", []),
+            _caption("O2", ["protest"]),
+            _caption("N2", ["protest"]),
+            _caption("O3", ["flyer_es"]),
+            _caption("N3", [], "error"),
+            _caption("L3", ["flyer_es"]),
+        ],
+    )
+    write(
+        tables,
+        "counterfactual_scores/s.parquet",
+        [
+            {"model": "m", "batch": "cf", "attribute": "time_of_day", "flip_rate": 0.5, "flip_rate_ci_low": 0.1,
+             "flip_rate_ci_high": 0.9, "note": None},
+            {"model": "m", "batch": "cf", "attribute": "text_language", "flip_rate": None, "note": "counts only"},
+        ],
+    )  # fmt: skip
+    return Path(build_warehouse(tables, REPO_SQL, tmp_path / "data" / "warehouse.duckdb")["path"])
+
+
+def test_flips_are_counted_per_change_where_the_reference_stayed(warehouse: Path) -> None:
+    rows = query(warehouse, "SELECT * FROM counterfactual_flips")
+    got = {
+        (r.attribute, r.cf_from, r.cf_to): (r.n_pairs, r.n_scored, r.n_reference_unchanged, r.n_flipped)
+        for r in rows.itertuples()
+    }
+    assert got == {
+        ("time_of_day", "day", "night"): (2, 2, 2, 1),
+        ("time_of_day", "night", "day"): (1, 0, 0, 0),  # the failed caption is neither flip nor keep
+        ("text_language", "es", "en"): (1, 1, 0, 0),  # the reference changed: no flip candidate
+    }
+    night = rows[rows["cf_to"] == "night"].iloc[0]
+    assert (night.flip_rate, night.flip_rate_ci_low, bool(night.beyond_chance)) == pytest.approx((0.5, 0.1, True))
+    assert rows.iloc[0]["attribute"] == "time_of_day"  # the largest flip rate first
+    language = rows[rows["attribute"] == "text_language"].iloc[0]
+    assert not language.beyond_chance and language.note == "counts only"
