@@ -247,3 +247,23 @@ def test_export_dir_is_under_data_dir_per_scenario(run):
     config, _, _, info = run
     assert Path(info["folder"]) == export_dir(config) == config.data_dir / "share" / "dataset" / "atropia"
     assert os.path.exists(info["zip"]) and info["zip"].endswith("atropia.zip")
+
+
+def test_an_image_whose_bytes_changed_stops_the_export_and_leaves_no_half_folder(tmp_path):
+    from workbench_dagster.dataset.export import ExportError, write_export
+
+    record = {
+        "image_id": "b-1",
+        "batch": "b",
+        "split": "test",
+        "file_name": "images/test/b-1.png",
+        "uri": "store/abc.png",
+        "sha256": hashlib.sha256(b"old").hexdigest(),
+        "captions": [],
+        "comments": [],
+    }
+    dest = tmp_path / "share" / "atropia"
+    with pytest.raises(ExportError, match=r"store/abc.png: the stored bytes of b-1 do not match"):
+        write_export(dest, [record], lambda uri: b"new", lambda folder: None)
+    assert not dest.exists() and not (tmp_path / "share" / "atropia.zip").exists()
+    assert list((tmp_path / "share").iterdir()) == []  # the scratch folder is gone too

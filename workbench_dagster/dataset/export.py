@@ -22,8 +22,8 @@ reader never meets half an export; on an object store each file is uploaded afte
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import os
 import shutil
 import tempfile
 import uuid
@@ -96,18 +96,18 @@ def write_tables(folder: Path, records: list[dict]) -> None:
     pq.write_table(_flat_table(records, "comments", COMMENT_FIELDS), folder / "comments.parquet")
 
 
-def zip_folder(folder: Path, name: str) -> bytes:
-    """The folder's files under `<name>/`, in name order with a fixed timestamp; PNG and JPEG are stored
-    as they are (already compressed), the rest deflated."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+def zip_folder(folder: Path, name: str, target: Path) -> int:
+    """Writes the folder's files under `<name>/` into the zip file `target`, in name order with a fixed
+    timestamp (PNG and JPEG stored as they are, already compressed; the rest deflated), file by file so
+    memory holds one image at a time. Returns the zip's size in bytes."""
+    with zipfile.ZipFile(target, "w") as archive:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(f"{name}/{path.relative_to(folder).as_posix()}", ZIP_TIME)
             compressed = path.suffix.lower() not in {".png", ".jpg", ".jpeg", ".webp"}
             info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
             info.external_attr = 0o644 << 16
             archive.writestr(info, path.read_bytes())
-    return buffer.getvalue()
+    return target.stat().st_size
 
 
 def _publish_local(build: Path, dest: Path) -> None:
@@ -119,9 +119,10 @@ def _publish_local(build: Path, dest: Path) -> None:
 
 
 def _publish_remote(build: Path, dest) -> None:
+    """Every file uploaded whole (an object-store PUT is all-or-nothing); files of an older export that
+    this one no longer has stay until removed."""
     for path in sorted(p for p in build.rglob("*") if p.is_file()):
         write_bytes_atomic(dest / path.relative_to(build).as_posix(), path.read_bytes())
-    shutil.rmtree(build, ignore_errors=True)
 
 
 def write_export(dest, records: list[dict], read, documents) -> dict:
@@ -131,19 +132,22 @@ def write_export(dest, records: list[dict], read, documents) -> dict:
     local = isinstance(dest, Path)
     if local:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    else:
-        build = Path(tempfile.mkdtemp(prefix="workbench-export-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent if local else None))
+    build, zipped = scratch / dest.name, scratch / f"{dest.name}.zip"
     try:
+        build.mkdir()
         _write_images(build, records, read)
         write_tables(build, records)
         documents(build)
-        archive = zip_folder(build, dest.name)
         files = {p.relative_to(build).as_posix(): sha256_file(p) for p in sorted(build.rglob("*")) if p.is_file()}
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
-    zip_path = dest.with_name(dest.name + ".zip")
-    write_bytes_atomic(UPath(str(zip_path)), archive)
-    (_publish_local if local else _publish_remote)(build, dest)
-    return {"folder": str(dest), "zip": str(zip_path), "zip_bytes": len(archive), "files": files}
+        size = zip_folder(build, dest.name, zipped)
+        zip_path = dest.with_name(dest.name + ".zip")
+        if local:
+            os.replace(zipped, zip_path)
+            _publish_local(build, dest)
+        else:
+            write_bytes_atomic(UPath(str(zip_path)), zipped.read_bytes())
+            _publish_remote(build, dest)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"folder": str(dest), "zip": str(zip_path), "zip_bytes": size, "files": files}

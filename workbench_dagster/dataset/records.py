@@ -93,6 +93,8 @@ def build_records(
     provenance: pd.DataFrame | None = None,
 ) -> tuple[list[dict], pd.DataFrame]:
     """(the exported records, in image-id order; the manifest: one row per image row, included or why not)."""
+    if not len(images):  # no batch has an image row yet
+        return [], pd.DataFrame(columns=MANIFEST_COLUMNS)
     prompt_of = {r["image_id"]: r for r in prompts.to_dict("records")}
     caption_of = _grouped(captions, CAPTION_FIELDS, ["image_id", "model"])
     comment_of = _grouped(comments, COMMENT_FIELDS, ["image_id", "comment_id"])

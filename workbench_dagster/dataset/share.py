@@ -105,13 +105,17 @@ def export_dataset(config: WorkbenchConfig, tables: Tables, read, provenance_not
     )
     included = set(manifest.loc[manifest["included"], "image_id"])
     cfg = config.dataset
-    exported = tables.prompts[tables.prompts["image_id"].isin(included)]
+    exported = tables.prompts[tables.prompts["image_id"].isin(included)] if len(tables.prompts) else tables.prompts
     balance = attribute_summary(
         dataset_balance(config.scenario_data, exported, "(export)", cfg.balance_max_js, cfg.balance_alpha)
     )
     quality = summary(tables.quality[tables.quality["image_id"].isin(included)]) if len(tables.quality) else {}
     duplicates = tables.duplicates
-    n_pairs = int((duplicates["image_a"].isin(included) & duplicates["image_b"].isin(included)).sum())
+    n_pairs = (
+        int((duplicates["image_a"].isin(included) & duplicates["image_b"].isin(included)).sum())
+        if len(duplicates)
+        else 0
+    )
     name = export_name(config)
     documents = _documents(config, name, manifest, balance, quality, n_pairs, provenance_note)
     info = write_export(export_dir(config), records, read, documents)
