@@ -41,6 +41,10 @@ def test_code_location_loads_without_warnings():
         "network_comparison",
         "image_divergence",
         "counterfactual_scores",
+        "slice_scores",
+        "held_out_slice_scores",
+        "prompt_variant_captions",
+        "prompt_sensitivity",
     } == names
 
 
@@ -64,6 +68,7 @@ def test_gpu_assets_run_in_the_gpu_pool_and_the_instance_caps_it():
         "mllm_captions",
         "embeddings",
         "baseline_versions",
+        "prompt_variant_captions",
     }
     instance_config = yaml.safe_load((ROOT / ".dagster_home" / "dagster.yaml").read_text(encoding="utf-8"))
     assert instance_config["concurrency"]["pools"]["default_limit"] == 1
