@@ -11,6 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# slice_scores and held_out_slice_scores: the same columns, one batch or pooled over the held-out batches
+_SLICE_SCORES = (
+    "model VARCHAR, scope VARCHAR, batch VARCHAR, is_training_batch BOOLEAN, n_batches BIGINT, attribute VARCHAR, "
+    "value VARCHAR, n_images BIGINT, rated BOOLEAN, f1_micro DOUBLE, f1_micro_ci_low DOUBLE, f1_micro_ci_high DOUBLE, "
+    "f1_macro DOUBLE, f1_macro_ci_low DOUBLE, f1_macro_ci_high DOUBLE, hamming_loss DOUBLE, "
+    "hamming_loss_ci_low DOUBLE, hamming_loss_ci_high DOUBLE, caption_cosine DOUBLE, caption_cosine_ci_low DOUBLE, "
+    "caption_cosine_ci_high DOUBLE, labels VARCHAR[], label_recall DOUBLE[], label_recall_ci_low DOUBLE[], "
+    "label_recall_ci_high DOUBLE[], gap_role VARCHAR, attribute_gap DOUBLE, gap_p_value DOUBLE, "
+    "gap_p_adjusted DOUBLE, gap_significant BOOLEAN, n_values_rated BIGINT, n_attributes_tested BIGINT, "
+    "correction VARCHAR, min_slice_images BIGINT, n_permutations BIGINT, n_boot BIGINT, seed BIGINT"
+)
+
 # name -> (what one row is, "column TYPE, ..." in the table's column order)
 _DECLARED = {
     "prompts": (
@@ -109,26 +121,12 @@ _DECLARED = {
     "slice_scores": (
         "One row per model, batch, attribute and value: the slice's scores with intervals, and its attribute's "
         "largest gap with a Holm-adjusted permutation p-value.",
-        "model VARCHAR, scope VARCHAR, batch VARCHAR, is_training_batch BOOLEAN, n_batches BIGINT, attribute VARCHAR, "
-        "value VARCHAR, n_images BIGINT, rated BOOLEAN, f1_micro DOUBLE, f1_micro_ci_low DOUBLE, f1_micro_ci_high DOUBLE, "
-        "f1_macro DOUBLE, f1_macro_ci_low DOUBLE, f1_macro_ci_high DOUBLE, hamming_loss DOUBLE, "
-        "hamming_loss_ci_low DOUBLE, hamming_loss_ci_high DOUBLE, caption_cosine DOUBLE, caption_cosine_ci_low DOUBLE, "
-        "caption_cosine_ci_high DOUBLE, labels VARCHAR[], label_recall DOUBLE[], label_recall_ci_low DOUBLE[], "
-        "label_recall_ci_high DOUBLE[], gap_role VARCHAR, attribute_gap DOUBLE, gap_p_value DOUBLE, "
-        "gap_p_adjusted DOUBLE, gap_significant BOOLEAN, n_values_rated BIGINT, n_attributes_tested BIGINT, "
-        "correction VARCHAR, min_slice_images BIGINT, n_permutations BIGINT, n_boot BIGINT, seed BIGINT",
+        _SLICE_SCORES,
     ),
     "held_out_slice_scores": (
         "One row per model, attribute and value over the held-out batches: the slice's scores with intervals, and "
         "its attribute's largest gap with a Holm-adjusted permutation p-value.",
-        "model VARCHAR, scope VARCHAR, batch VARCHAR, is_training_batch BOOLEAN, n_batches BIGINT, attribute VARCHAR, "
-        "value VARCHAR, n_images BIGINT, rated BOOLEAN, f1_micro DOUBLE, f1_micro_ci_low DOUBLE, f1_micro_ci_high DOUBLE, "
-        "f1_macro DOUBLE, f1_macro_ci_low DOUBLE, f1_macro_ci_high DOUBLE, hamming_loss DOUBLE, "
-        "hamming_loss_ci_low DOUBLE, hamming_loss_ci_high DOUBLE, caption_cosine DOUBLE, caption_cosine_ci_low DOUBLE, "
-        "caption_cosine_ci_high DOUBLE, labels VARCHAR[], label_recall DOUBLE[], label_recall_ci_low DOUBLE[], "
-        "label_recall_ci_high DOUBLE[], gap_role VARCHAR, attribute_gap DOUBLE, gap_p_value DOUBLE, "
-        "gap_p_adjusted DOUBLE, gap_significant BOOLEAN, n_values_rated BIGINT, n_attributes_tested BIGINT, "
-        "correction VARCHAR, min_slice_images BIGINT, n_permutations BIGINT, n_boot BIGINT, seed BIGINT",
+        _SLICE_SCORES,
     ),
     "prompt_variant_captions": (
         "One row per model, prompt variant and image: labels and caption under a reworded prompt (baseline: a threshold).",
