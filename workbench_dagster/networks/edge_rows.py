@@ -4,9 +4,10 @@ The table is what `combine_graphs` + `upper_edges` + a lookup per layer column g
 variant's weighted average of its layers, one row per pair with source before target in
 node order, the layers' own values beside it), computed without a sparse product or a
 lookup per entry: the layers are symmetric (similarity.symmetric_max), so each one's upper
-triangle holds all it says, their union is found once, and every variant is a mask and a
-few vector operations on it. Weights are summed in the order combine_graphs sums them and
-scaled by 1 / total as scipy divides, so the values are the same floats. Strings (node ids,
+triangle holds all it says, their union is found once (one compiled merge of the layers'
+sorted rows, edge_kernels.py), and every variant's rows are written from it straight into the
+table's float block. Weights are summed in the order combine_graphs sums them and scaled by
+1 / total as scipy divides, so the values are the same floats. Strings (node ids,
 labels, model, variant) are gathered into one Arrow array per column: building 700,000 rows
 through pandas took longer than growing the layers by a batch.
 """
@@ -27,50 +28,49 @@ STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str" dty
 ARROW_STRINGS = pd.Series(["x"]).dtype == STR  # else (pandas 2) a column of Python strings is object
 
 
-def _upper(adj: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Keys row * n + col of the entries above the diagonal, ascending, and their values."""
-    adj = sp.csr_matrix(adj)
-    adj.sum_duplicates()  # canonical: sorted indices, one entry per pair
-    n = adj.shape[0]
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(adj.indptr))
-    above = adj.indices > rows
-    return rows[above] * n + adj.indices[above], np.asarray(adj.data[above], dtype=np.float64)
+def layer_union(layers: dict[str, sp.csr_matrix]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (rows, cols: i < j, row-major) any layer links, and each layer's value on them (0.0 where
+    it has none), one row of `values` per layer in the order of `layers`: one compiled merge of the
+    layers' sorted rows."""
+    from workbench_dagster.networks.edge_kernels import upper_union
+
+    canonical = [sp.csr_matrix(adj) for adj in layers.values()]
+    if not canonical:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.zeros((0, 0))
+    for adj in canonical:
+        adj.sum_duplicates()  # canonical: sorted indices, one entry per pair (a no-op on symmetric_max's)
+    n = canonical[0].shape[0]
+    sizes = np.cumsum([0] + [adj.nnz for adj in canonical[:-1]])
+    indptr = np.vstack([adj.indptr.astype(np.int64) + start for adj, start in zip(canonical, sizes)])
+    indices = np.concatenate([adj.indices for adj in canonical]).astype(np.int64, copy=False)
+    data = np.concatenate([adj.data for adj in canonical]).astype(np.float64, copy=False)
+    return upper_union(indptr, indices, data, n)
 
 
-def layer_union(layers: dict[str, sp.csr_matrix]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The pairs (row-major keys) any layer links, and each layer's value on them (0.0 where it has none)."""
-    uppers = {name: _upper(adj) for name, adj in layers.items()}
-    keys = np.unique(np.concatenate([k for k, _ in uppers.values()])) if uppers else np.empty(0, np.int64)
-    values = {}
-    for name, (own, data) in uppers.items():
-        column = np.zeros(len(keys))
-        column[np.searchsorted(keys, own)] = data
-        values[name] = column
-    return keys, values
-
-
-def _variant_rows(variant, keys, values, weights) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """(positions in the union, weight, layer columns) of one variant's edges."""
-    mine = VARIANT_LAYERS[variant]
-    used = [(values[name], weights[name]) for name in mine if name in values and weights[name] > 0]
-    if not used:
-        raise ValueError("combine_graphs needs at least one graph")
-    total = sum(weight for _, weight in used)
-    if total <= 0:
-        raise ValueError(f"graph weights must sum to a positive number, got {total}")
-    combined = 0 + used[0][0] * used[0][1]
-    for column, weight in used[1:]:
-        combined = combined + column * weight
-    combined = combined * (1 / total)  # scipy divides a sparse matrix by multiplying with 1 / total
-    at = np.flatnonzero(combined != 0)
-    weight = np.minimum(np.maximum(combined[at], 0.0), 1.0)  # np.clip, at a fifth of its time
-    keep = weight != 0
-    at, weight = at[keep], weight[keep]
-    columns = {
-        column: values[name][at] if name in mine and name in values else None
-        for name, column in LAYER_COLUMNS.items()
-    }
-    return at, weight, columns
+def _variant_plan(variants, names: list[str], weights: dict):
+    """Per variant, the layers its weighted average adds (slots into `names`, in the variant's order, -1
+    padded), their weights, 1 / their total as scipy scales, and which layer fills which edge column."""
+    slots = {name: at for at, name in enumerate(names)}
+    columns_of = {name: at for at, name in enumerate(LAYER_COLUMNS)}
+    used = np.full((len(variants), len(LAYER_COLUMNS)), -1, dtype=np.int64)
+    used_weights = np.zeros(used.shape)
+    scales = np.zeros(len(variants))
+    columns = np.full((len(variants), max(1, len(names))), -1, dtype=np.int64)
+    for v, variant in enumerate(variants):
+        mine = VARIANT_LAYERS[variant]
+        adds = [name for name in mine if name in slots and weights[name] > 0]
+        if not adds:
+            raise ValueError("combine_graphs needs at least one graph")
+        total = sum(weights[name] for name in adds)
+        if total <= 0:
+            raise ValueError(f"graph weights must sum to a positive number, got {total}")
+        used[v, : len(adds)] = [slots[name] for name in adds]
+        used_weights[v, : len(adds)] = [weights[name] for name in adds]
+        scales[v] = 1 / total  # scipy divides a sparse matrix by multiplying with 1 / total
+        for name in mine:
+            if name in slots:
+                columns[v, slots[name]] = columns_of[name]
+    return used, used_weights, scales, columns
 
 
 def _strings(pool: list[str], codes: np.ndarray):
@@ -124,34 +124,30 @@ def edge_table(
     settings: GraphConfig,
 ) -> pd.DataFrame:
     """Every configured variant's edges (in config order, each row-major), then the image-label rows, one table."""
-    n, variants, weights = len(ids), list(settings.variants), settings.layer_weights.model_dump()
-    keys, values = layer_union(layers)
-    sources, targets, weight_parts = [], [], []
-    column_parts: dict[str, list[np.ndarray]] = {column: [] for column in LAYER_COLUMNS.values()}
-    for variant in variants:
-        at, weight, columns = _variant_rows(variant, keys, values, weights)
-        sources.append(keys[at] // n)
-        targets.append(keys[at] % n)
-        weight_parts.append(weight)
-        for column, got in columns.items():
-            column_parts[column].append(got if got is not None else np.zeros(len(at)))
+    from workbench_dagster.networks.edge_kernels import variant_rows, variant_weights
+
+    n, variants = len(ids), list(settings.variants)
+    rows, cols, values = layer_union(layers)
+    plan = _variant_plan(variants, list(layers), settings.layer_weights.model_dump())
+    used, used_weights, scales, columns = plan
+    weights, counts = variant_weights(values, used, used_weights, scales)
+    counts = [int(c) for c in counts]
     images, found = bipartite_pairs(label_sets, labels)
-    sources.append(images)
-    targets.append(n + found)  # label targets follow the ids in the pool of target names
-    weight_parts.append(np.ones(len(images)))
-    for parts in column_parts.values():
-        parts.append(np.zeros(len(images)))
-    counts = [len(part) for part in weight_parts]
-    numbers = {"weight": weight_parts, **column_parts}
-    block = np.empty((len(numbers), sum(counts)))  # pandas' own layout of float columns: no consolidating copy
-    for row, parts in zip(block, numbers.values()):
-        np.concatenate(parts, out=row)
-    frame = pd.DataFrame(block.T, columns=list(numbers), copy=False)
+    counts.append(len(images))
+    numbers = ["weight", *LAYER_COLUMNS.values()]
+    total = sum(counts)
+    block = np.zeros((len(numbers), total))  # pandas' own layout of float columns: no consolidating copy
+    sources, targets = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+    written = variant_rows(values, rows, cols, weights, columns, block, sources, targets)
+    block[0, written:] = 1.0  # the image-label rows: weight 1, no layer values
+    sources[written:] = images
+    targets[written:] = n + found  # label targets follow the ids in the pool of target names
+    frame = pd.DataFrame(block.T, columns=numbers, copy=False)
     strings = {
         "model": _runs([model], [sum(counts)]),
         "variant": _runs([*variants, BIPARTITE], counts),
-        "source": _strings(ids, np.concatenate(sources)),
-        "target": _strings([*ids, *(f"label:{lab}" for lab in labels)], np.concatenate(targets)),
+        "source": _strings(ids, sources),
+        "target": _strings([*ids, *(f"label:{lab}" for lab in labels)], targets),
     }
     for at, (column, values) in enumerate(strings.items()):
         frame.insert(at, column, values)
