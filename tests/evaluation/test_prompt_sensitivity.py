@@ -147,3 +147,12 @@ def test_a_variant_that_does_not_fit_its_backend_fails_the_load(tmp_path, model,
     with pytest.raises(WorkbenchConfigError, match=message) as raised:
         load_config(path)
     assert "prompt_variants" in str(raised.value) and str(path) in str(raised.value)
+
+
+def test_a_model_without_variants_has_its_f1_and_no_agreement_or_spread():
+    model = ModelConfig(id="m", backend="openai", model="x")
+    captions, prompts = _captions(np.random.default_rng(1))
+    df = sensitivity_table(model, captions[captions["prompt_variant"] == "default"], prompts, LABELS, n_boot=100)
+    assert list(df["prompt_variant"]) == ["default"] and df.iloc[0]["f1_micro"] == pytest.approx(1.0)
+    assert df[["krippendorff_alpha", "f1_spread", "alpha_ci_low", "f1_spread_ci_low"]].isna().all().all()
+    assert df.iloc[0]["f1_variant_mean"] == pytest.approx(1.0) and df.iloc[0]["best_variant"] == "default"

@@ -91,6 +91,8 @@ def alpha_of_counts(
     weights. Per image: `ones`, the yes answers summed over its labels; `disagreeing`, the sum over its
     labels of yes x no answers. NaN where no answer varies (no chance-corrected agreement)."""
     w = np.atleast_2d(np.asarray(weights, dtype=float))
+    if n_raters < 2:  # one variant: nothing to agree with
+        return np.full(len(w), np.nan)
     total = w.sum(axis=1) * n_raters * n_labels  # pairable values
     n_one = w @ ones
     n_zero = total - n_one
@@ -165,6 +167,8 @@ def sensitivity_table(
         ones.sum(axis=1), (ones * (len(variants) - ones)).sum(axis=1), len(variants), len(labels), weights
     )
     spread, mean = f1.max(axis=0) - f1.min(axis=0), f1.mean(axis=0)
+    if len(variants) < 2:  # one variant has no spread, not a spread of 0
+        spread = np.full_like(spread, np.nan)
     best = variants[int(np.argmax(f1[:, 0]))] if n else None
     model_figures = {
         "n_variants": len(variants),
@@ -188,7 +192,11 @@ def sensitivity_table(
                 "prompt_variant": variant,
                 "varied": varied(model),
                 "language": spec.language if spec else None,
-                "threshold": spec.threshold if spec else default_threshold if varied(model) == "threshold" else None,
+                "threshold": spec.threshold
+                if spec
+                else default_threshold
+                if varied(model) == "threshold"
+                else None,
                 "n_images": n,
                 "n_failed": failed.get(variant, 0),
                 "f1_micro": _none(f1[k, 0]) if n else None,
