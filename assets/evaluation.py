@@ -130,13 +130,20 @@ def per_label_scores(
     return table_output(df, ["label", "support", "tp", "fp", "fn", "f1"], pictures, **extra)
 
 
+def _probes(cfg: WorkbenchConfig) -> frozenset[str]:
+    """Counterfactual batches: audited in their own asset, never pooled into the leaderboard's images."""
+    return frozenset(b for b in cfg.batch_ids if cfg.is_counterfactual_batch(b))
+
+
 def metric_intervals(
     context: dg.AssetExecutionContext, workbench: WorkbenchResource, image_scores: pd.DataFrame
 ) -> dg.Output[pd.DataFrame]:
     """Every headline metric of a model pooled over its held-out batches, with a bootstrap 95% interval
     over images: the leaderboard's estimate and its `ci_low`/`ci_high`."""
     cfg = workbench.config
-    df = metric_intervals_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
+    df = metric_intervals_of(
+        context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed, excluded=_probes(cfg)
+    )
     f1 = df[df["metric"] == "f1_micro"].iloc[0]
     extra = {k: dg.MetadataValue.float(float(f1[k])) for k in ("estimate", "ci_low", "ci_high") if pd.notna(f1[k])}
     return table_output(
@@ -152,7 +159,9 @@ def model_comparisons(
     """This model minus every other, paired on the same held-out images and the same resamples, so the
     leaderboard can say whether A really beats B (`better` / `worse` / `no clear difference`)."""
     cfg = workbench.config
-    df = model_comparisons_of(context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed)
+    df = model_comparisons_of(
+        context.partition_key, image_scores, cfg.scenario_data.label_ids, seed=cfg.seed, excluded=_probes(cfg)
+    )
     shown = df[df["metric"] == "f1_micro"]
     return table_output(
         df,

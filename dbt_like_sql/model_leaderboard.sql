@@ -1,7 +1,12 @@
 -- One row per model over the held-out batches only (training batches flatter a fitted baseline), with its kind: baseline, api or local_vlm.
 -- Scores are averaged weighted by n_scored so a small batch cannot swing the ranking. A batch with no
 -- scored image (a landing folder: no reference labels) is not one the scores rest on, so it is not counted.
-WITH scores AS (
+-- Counterfactual batches (redraws of held-out scenes with one attribute changed) are probes, audited in
+-- counterfactual_flips: they would count their originals twice, so they are not counted either.
+WITH probes AS (
+    SELECT DISTINCT batch FROM prompts WHERE cf_role IS NOT NULL
+),
+scores AS (
     SELECT
         model,
         count(DISTINCT batch) FILTER (WHERE n_scored > 0) AS n_batches,
@@ -13,7 +18,7 @@ WITH scores AS (
         weighted_avg(caption_cosine, n_scored)   AS caption_cosine,
         weighted_avg(caption_bertscore, n_scored) AS caption_bertscore
     FROM eval_scores
-    WHERE NOT coalesce(is_training_batch, false)
+    WHERE NOT coalesce(is_training_batch, false) AND batch NOT IN (SELECT batch FROM probes)
     GROUP BY model
 ),
 intervals AS (
@@ -62,7 +67,7 @@ calls AS (
         avg(latency_ms)                                            AS mean_latency_ms,
         sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))::BIGINT AS total_tokens
     FROM mllm_captions
-    WHERE NOT coalesce(is_training_batch, false)
+    WHERE NOT coalesce(is_training_batch, false) AND batch NOT IN (SELECT batch FROM probes)
     GROUP BY model
 )
 SELECT

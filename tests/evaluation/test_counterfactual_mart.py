@@ -90,3 +90,36 @@ def test_flips_are_counted_per_change_where_the_reference_stayed(warehouse: Path
     assert rows.iloc[0]["attribute"] == "time_of_day"  # the largest flip rate first
     language = rows[rows["attribute"] == "text_language"].iloc[0]
     assert not language.beyond_chance and language.note == "counts only"
+
+
+def test_the_leaderboard_leaves_counterfactual_batches_out(warehouse: Path, tmp_path: Path) -> None:
+    tables = tmp_path / "data" / "tables"
+    write(
+        tables,
+        "eval_scores/e.parquet",
+        [
+            {"model": "m", "batch": "b1", "is_training_batch": False, "n_scored": 10, "f1_micro": 0.8},
+            {"model": "m", "batch": "cf", "is_training_batch": False, "n_scored": 30, "f1_micro": 0.2},
+        ],
+    )
+    write(tables, "prompts/b1.parquet", [{"image_id": "X", "batch": "b1", "reference_labels": ["protest"]}])
+    path = Path(build_warehouse(tables, REPO_SQL, tmp_path / "data" / "w2.duckdb")["path"])
+    row = query(path, "SELECT * FROM model_leaderboard").iloc[0]
+    assert (row.n_batches, row.n_images, row.f1_micro) == (1, 10, pytest.approx(0.8))
+
+
+def test_pooled_intervals_and_comparisons_leave_excluded_batches_out() -> None:
+    import pandas as pd
+
+    from workbench_dagster.evaluation.scores import metric_intervals, model_comparisons
+
+    rows = [
+        {"model": m, "batch": b, "image_id": f"{b}-{i}", "is_training_batch": False, "reference_labels": ["a"],
+         "labels": ["a"] if b == "b1" else [], "caption_cosine": 0.5, "caption_bertscore": 0.5}
+        for m in ("m", "n") for b in ("b1", "cf") for i in range(4)
+    ]  # fmt: skip
+    images = pd.DataFrame(rows)
+    pooled = metric_intervals("m", images, ["a"], excluded=frozenset({"cf"})).set_index("metric")
+    assert pooled.loc["f1_micro", "n_images"] == 4 and pooled.loc["f1_micro", "estimate"] == 1.0
+    assert metric_intervals("m", images, ["a"]).set_index("metric").loc["f1_micro", "n_images"] == 8
+    assert (model_comparisons("m", images, ["a"], excluded=frozenset({"cf"}))["n_images"] == 4).all()

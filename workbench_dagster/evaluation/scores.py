@@ -177,17 +177,24 @@ def per_label_scores(partition: Partition, captions: pd.DataFrame, prompts: pd.D
     return df[PER_LABEL_COLUMNS]
 
 
-def _held_out(images: pd.DataFrame) -> pd.DataFrame:
+def _held_out(images: pd.DataFrame, excluded: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Batches the model did not train on, less `excluded` ones (counterfactual redraws of held-out
+    scenes: they would count an image twice and weigh the probes' attributes)."""
     if images.empty:
         return images
-    return images[~images["is_training_batch"].fillna(False).astype(bool)]
+    return images[~images["is_training_batch"].fillna(False).astype(bool) & ~images["batch"].isin(excluded)]
 
 
 def metric_intervals(
-    model: str, images: pd.DataFrame, labels: list[str], seed: int = 0, n_boot: int = N_BOOT
+    model: str,
+    images: pd.DataFrame,
+    labels: list[str],
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+    excluded: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """Pooled over the model's held-out batches: one row per headline metric with its 95% interval."""
-    mine = _held_out(images[images["model"] == model]) if len(images) else images
+    mine = _held_out(images[images["model"] == model], excluded) if len(images) else images
     outcomes = image_outcomes(mine, labels) if len(mine) else outcomes_of([], [], labels, {})
     run_seed = derived_seed(seed, "intervals", model)
     intervals = bootstrap_intervals(outcomes, n_boot=n_boot, seed=run_seed)
@@ -210,14 +217,19 @@ def metric_intervals(
 
 
 def model_comparisons(
-    model: str, images: pd.DataFrame, labels: list[str], seed: int = 0, n_boot: int = N_BOOT
+    model: str,
+    images: pd.DataFrame,
+    labels: list[str],
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+    excluded: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """This model against every other, paired on the held-out images both scored.
 
     The seed depends on the unordered pair, so A-vs-B and B-vs-A resample the same images and
     their intervals mirror each other exactly.
     """
-    held = _held_out(images) if len(images) else images
+    held = _held_out(images, excluded) if len(images) else images
     rows = []
     others = sorted(set(held["model"]) - {model}) if len(held) else []
     mine = held[held["model"] == model] if len(held) else held
