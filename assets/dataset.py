@@ -18,9 +18,9 @@ from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.dataset.balance import attribute_summary, balance_chart
 from workbench_dagster.dataset.balance import dataset_balance as balance_of
+from workbench_dagster.dataset.quality import construction_groups, summary
 from workbench_dagster.dataset.quality import image_quality as quality_of
 from workbench_dagster.dataset.quality import near_duplicates as duplicates_of
-from workbench_dagster.dataset.quality import summary
 from workbench_dagster.dataset.share import Tables, export_dataset
 from workbench_dagster.scenario.config import WorkbenchConfig
 
@@ -35,13 +35,19 @@ def _warn(name: str, passed: bool, **metadata) -> dg.AssetCheckResult:
     )
 
 
-def image_quality(context: dg.AssetExecutionContext, workbench: WorkbenchResource, synthetic_images: pd.DataFrame):
+def image_quality(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    synthetic_images: pd.DataFrame,
+    prompts: pd.DataFrame,
+):
     """Per image of the batch: resolution, sharpness (variance of the Laplacian), brightness, RMS contrast,
     colourfulness (Hasler-Suesstrunk) and a 64-bit perceptual hash, with its nearest image in the batch.
     A failed image keeps its row with the reason. `no_near_duplicates_in_batch` warns on images within
-    `dataset.near_duplicate_bits` of another."""
+    `dataset.near_duplicate_bits` of another, except a counterfactual redraw and its original (alike on
+    purpose)."""
     bits = workbench.config.dataset.near_duplicate_bits
-    df = quality_of(synthetic_images, workbench.image_store.get, bits)
+    df = quality_of(synthetic_images, workbench.image_store.get, bits, construction_groups(prompts))
     near = df[df["n_near_duplicates"] > 0]
     yield table_output(
         df,
@@ -58,15 +64,18 @@ def image_quality(context: dg.AssetExecutionContext, workbench: WorkbenchResourc
     )
 
 
-def near_duplicates(workbench: WorkbenchResource, image_quality: pd.DataFrame):
+def near_duplicates(workbench: WorkbenchResource, image_quality: pd.DataFrame, prompts: pd.DataFrame):
     """Every pair of images whose perceptual hashes differ in at most `dataset.near_duplicate_bits` of 64,
     within a batch and across batches: a near-duplicate counted twice inflates every score measured on
-    the set. `no_near_duplicates` warns when there is any pair."""
+    the set. A counterfactual redraw and its original are alike on purpose (`counterfactual_pair`);
+    `no_near_duplicates` warns on any other pair."""
     bits = workbench.config.dataset.near_duplicate_bits
-    df = duplicates_of(image_quality, bits) if len(image_quality) else duplicates_of(_no_quality(), bits)
+    quality = image_quality if len(image_quality) else _no_quality()
+    df = duplicates_of(quality, bits, construction_groups(prompts))
     scopes = df["scope"].value_counts().to_dict() if len(df) else {}
+    unexplained = df[df["scope"] != "counterfactual_pair"]
     yield table_output(df, threshold_bits=bits, scopes=dg.MetadataValue.json(scopes))
-    yield _warn("no_near_duplicates", df.empty, pairs=preview(df, rows=20), threshold_bits=bits)
+    yield _warn("no_near_duplicates", unexplained.empty, pairs=preview(unexplained, rows=20), threshold_bits=bits)
 
 
 def _no_quality() -> pd.DataFrame:
@@ -228,7 +237,7 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
         stage_asset(
             STAGE,
             kinds={"numpy", "parquet"},
-            ins={"image_quality": every},
+            ins={"image_quality": every, "prompts": every},
             check_specs=[_spec("no_near_duplicates", "near_duplicates", "Warns on any near-duplicate pair.")],
         )(near_duplicates),
         stage_asset(

@@ -105,3 +105,10 @@ def test_demographics_not_in_the_spec_are_not_recorded_and_a_landing_batch_has_n
     landing = pd.DataFrame({"image_id": ["l1"], "spec_json": [None], "reference_labels": [[]]})
     rows = dataset_balance(scenario, landing, "l", 0.2, 0.01)
     assert set(rows["status"]) == {"no_spec"} and not rows["exceeds"].any()
+
+
+def test_a_counterfactual_batch_is_balanced_over_its_originals(scenario):
+    specs = [{"time_of_day": "day"}, {"time_of_day": "night"}, {"time_of_day": "night"}]
+    prompts = _prompts(specs).assign(cf_role=["original", "counterfactual", None])
+    balance = dataset_balance(scenario, prompts, "cf", 0.2, 0.01)
+    assert attribute_summary(balance).set_index("attribute").loc["time_of_day", "n"] == 2

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
-from workbench_dagster.dataset.quality import hamming, hash_ints, image_metrics, image_quality, near_duplicates
+from workbench_dagster.dataset.quality import (
+    construction_groups,
+    hamming,
+    hash_ints,
+    image_metrics,
+    image_quality,
+    near_duplicates,
+)
 
 
 def _scene(seed: int, size=(160, 120)) -> Image.Image:
@@ -101,3 +108,22 @@ def _jpeg(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
+
+
+def test_a_counterfactual_redraw_is_a_pair_by_construction_not_a_duplicate_to_warn_about():
+    store: dict[str, bytes] = {}
+    original = _scene(6)
+    redraw = original.copy()
+    ImageDraw.Draw(redraw).rectangle((0, 0, 3, 3), fill=(0, 0, 0))  # one attribute changed, barely visible
+    source = _batch({"b-0": original}, "b", store)
+    cf = _batch({"cf-0": original, "cf-0-skin": redraw}, "cf", store)
+    prompts = pd.DataFrame({"image_id": ["b-0", "cf-0", "cf-0-skin"], "original_image_id": [None, "b-0", "cf-0"]})
+    groups = construction_groups(prompts)
+    assert groups == {"cf-0": "b-0", "cf-0-skin": "b-0"}
+    quality_cf = image_quality(cf, store.__getitem__, 2, groups)
+    assert (quality_cf["n_near_duplicates"] == 0).all()  # alike on purpose
+    assert quality_cf.set_index("image_id").loc["cf-0", "nearest_image_id"] == "cf-0-skin"  # still shown
+    quality = pd.concat([image_quality(source, store.__getitem__, 2, groups), quality_cf], ignore_index=True)
+    pairs = near_duplicates(quality, 2, groups)
+    assert len(pairs) == 3 and set(pairs["scope"]) == {"counterfactual_pair"}
+    assert set(near_duplicates(quality, 2)["scope"]) == {"within_batch", "across_batches"}  # without groups

@@ -160,10 +160,14 @@ def _rows(batch: str, attribute: Attribute, specs, labels) -> list[dict]:
 def dataset_balance(
     scenario: Scenario, prompts: pd.DataFrame, batch: str, max_js: float, alpha: float
 ) -> pd.DataFrame:
-    """One row per (attribute, value) for the batch's prompts with a spec; a landing batch (no spec) gets
+    """One row per (attribute, value) for the batch's prompts with a spec (a counterfactual batch's
+    originals only: each redraw repeats its original with one attribute changed on purpose, not a
+    draw from the targets); a landing batch (no spec) gets
     its rows with status `no_spec` and no statistics, and a demographic the spec does not record gets
     `not_recorded`: the target is listed, nothing is claimed about the images."""
     with_spec = prompts[prompts["spec_json"].notna()] if len(prompts) else prompts
+    if "cf_role" in with_spec.columns:  # a counterfactual redraw repeats its original's spec: count it once
+        with_spec = with_spec[with_spec["cf_role"] != "counterfactual"]
     specs = [json.loads(s) for s in with_spec["spec_json"]] if len(with_spec) else []
     labels = [list(x) for x in with_spec["reference_labels"]] if len(with_spec) else []
     rows = [r for a in attributes(scenario) for r in _rows(batch, a, specs, labels)]

@@ -30,8 +30,8 @@ PAINTER_SHORTCUTS = [
     "The movement's colours (scenario `movement.colors`) fill flyer backgrounds and scarves; the "
     "palette correlates with the movement, not with any label.",
     "`small_group` follows the number of figures drawn (the crowd size's range), so counting blobs is enough.",
-    "Flyers of one language with the same heading and slogan differ mostly in colour and small text: "
-    "their perceptual hashes lie about 4 of 64 bits apart (see the near-duplicate threshold).",
+    "Flyers of one language with the same heading and slogan differ only in colour and small print: "
+    "their perceptual hashes lie 2 to 4 of 64 bits apart, so some pairs are listed as near-duplicates.",
     "Depicted people's skin tones are drawn uniformly from five tones per figure and are not recorded "
     "in the spec; gender and age group are declared by the scenario but not drawn.",
     "Removed: the flyer's language motif (a planted shortcut) is gone; flyers of two languages differ "

@@ -30,6 +30,7 @@ QUALITY_COLUMNS = [
     "nearest_distance",
 ]
 DUPLICATE_COLUMNS = ["image_a", "batch_a", "image_b", "batch_b", "distance", "scope"]
+SCOPES = ["within_batch", "across_batches", "counterfactual_pair"]
 HASH_BITS = 64  # imagehash.phash with hash_size=8
 
 
@@ -99,9 +100,28 @@ def near_pairs(a: np.ndarray, b: np.ndarray, max_distance: int, same: bool, bloc
     return np.concatenate(found) if found else np.zeros((0, 3), dtype=np.int64)
 
 
-def _nearest(hashes: np.ndarray, max_distance: int, block: int = 512):
-    """Per hash: the index of its nearest other hash, that distance, and how many others lie within
-    `max_distance`; a block of rows at a time, so a large batch never holds an n x n matrix."""
+def construction_groups(prompts: pd.DataFrame) -> dict[str, str]:
+    """image -> the image it was redrawn from, followed back to the first (a counterfactual redraw ->
+    its batch's original -> the source batch's image). Such images look alike by construction: they are
+    reported as `counterfactual_pair`, not as near-duplicates to warn about."""
+    if not len(prompts) or "original_image_id" not in prompts.columns:
+        return {}
+    parent = {i: o for i, o in zip(prompts["image_id"], prompts["original_image_id"]) if isinstance(o, str) and o}
+
+    def root(image_id: str) -> str:
+        seen = set()
+        while image_id in parent and image_id not in seen:
+            seen.add(image_id)
+            image_id = parent[image_id]
+        return image_id
+
+    return {i: root(i) for i in parent}
+
+
+def _nearest(hashes: np.ndarray, groups: np.ndarray, max_distance: int, block: int = 512):
+    """Per hash: the index of its nearest other hash, that distance, and how many others of another
+    construction group lie within `max_distance`; a block of rows at a time, so a large batch never
+    holds an n x n matrix."""
     nearest, distance, within = [], [], []
     for start in range(0, len(hashes), block):
         d = hamming(hashes[start : start + block], hashes).astype(float)
@@ -109,7 +129,8 @@ def _nearest(hashes: np.ndarray, max_distance: int, block: int = 512):
         d[rows, rows + start] = np.inf  # not its own neighbour
         nearest.append(d.argmin(axis=1))
         distance.append(d.min(axis=1))
-        within.append((d <= max_distance).sum(axis=1))
+        siblings = groups[start : start + block, None] == groups[None, :]
+        within.append(((d <= max_distance) & ~siblings).sum(axis=1))
     return np.concatenate(nearest), np.concatenate(distance), np.concatenate(within)
 
 
@@ -126,16 +147,21 @@ def _metric_row(row: dict, read) -> dict:
     return {**base, "status": "ok", "error": None, **image_metrics(image)}
 
 
-def image_quality(images: pd.DataFrame, read, max_distance: int) -> pd.DataFrame:
+def image_quality(
+    images: pd.DataFrame, read, max_distance: int, groups: dict[str, str] | None = None
+) -> pd.DataFrame:
     """One row per image row of a batch (a failed image keeps its row, with its reason and no metrics),
-    with each image's nearest other image of the batch and how many lie within `max_distance` bits."""
+    with each image's nearest other image of the batch and how many lie within `max_distance` bits,
+    not counting its counterfactual siblings (`groups`, from construction_groups)."""
     rows = [_metric_row(row, read) for row in images.to_dict("records")]
     df = pd.DataFrame(rows, columns=QUALITY_COLUMNS)
     df["n_near_duplicates"] = 0
     df["nearest_image_id"] = df["nearest_image_id"].astype(object)
     ok = df.index[df["status"] == "ok"].to_numpy()
     if len(ok) >= 2:
-        nearest, distance, within = _nearest(hash_ints(df.loc[ok, "phash"].tolist()), max_distance)
+        ids = df.loc[ok, "image_id"].tolist()
+        codes, _ = pd.factorize(pd.Series([(groups or {}).get(i, i) for i in ids]))
+        nearest, distance, within = _nearest(hash_ints(df.loc[ok, "phash"].tolist()), codes, max_distance)
         df.loc[ok, "nearest_image_id"] = df.loc[ok[nearest], "image_id"].to_numpy()
         df.loc[ok, "nearest_distance"] = distance
         df.loc[ok, "n_near_duplicates"] = within
@@ -146,9 +172,12 @@ def image_quality(images: pd.DataFrame, read, max_distance: int) -> pd.DataFrame
     return df
 
 
-def near_duplicates(quality: pd.DataFrame, max_distance: int) -> pd.DataFrame:
+def near_duplicates(
+    quality: pd.DataFrame, max_distance: int, groups: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Every pair of images at most `max_distance` bits apart, within a batch and across batches, each
-    pair once (image_a sorts before image_b), with `scope` saying which."""
+    pair once (image_a sorts before image_b), with `scope` saying which; a pair drawn alike on purpose
+    (an image and its counterfactual redraw, `groups`) is `counterfactual_pair`."""
     ok = quality[(quality["status"] == "ok") & quality["phash"].notna()].sort_values("image_id")
     ok = ok.reset_index(drop=True)
     hashes = hash_ints(ok["phash"].tolist())
@@ -164,6 +193,9 @@ def near_duplicates(quality: pd.DataFrame, max_distance: int) -> pd.DataFrame:
         }
     )
     df["scope"] = np.where(df["batch_a"] == df["batch_b"], "within_batch", "across_batches")
+    groups = groups or {}
+    siblings = [groups.get(a, a) == groups.get(b, b) for a, b in zip(df["image_a"], df["image_b"])]
+    df.loc[np.array(siblings, dtype=bool), "scope"] = "counterfactual_pair"
     return df[DUPLICATE_COLUMNS].sort_values(["distance", "image_a", "image_b"]).reset_index(drop=True)
 
 

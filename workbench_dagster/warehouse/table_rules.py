@@ -17,7 +17,7 @@ from workbench_dagster.captioning.batch_flags import BATCH_FLAG_COLUMNS, BATCH_F
 from workbench_dagster.captioning.rows import CAPTION_COLUMNS
 from workbench_dagster.dataset.balance import BALANCE_COLUMNS
 from workbench_dagster.dataset.balance import STATUSES as BALANCE_STATUSES
-from workbench_dagster.dataset.quality import DUPLICATE_COLUMNS, HASH_BITS, QUALITY_COLUMNS
+from workbench_dagster.dataset.quality import DUPLICATE_COLUMNS, HASH_BITS, QUALITY_COLUMNS, SCOPES
 from workbench_dagster.dataset.records import MANIFEST_COLUMNS
 from workbench_dagster.evaluation.agreement import AGREEMENT_COLUMNS
 from workbench_dagster.evaluation.counterfactual import SCORE_COLUMNS as COUNTERFACTUAL_COLUMNS
@@ -395,7 +395,7 @@ def _dataset_tables(config: WorkbenchConfig) -> dict[str, Table]:
             "schema, one row per image pair, distances in bits",
             key=("image_a", "image_b"),
             ranges={"distance": (0, HASH_BITS)},
-            sets={"scope": ["within_batch", "across_batches"]},
+            sets={"scope": SCOPES},
         ),
         "dataset_balance": Table(
             BALANCE_COLUMNS,
