@@ -9,7 +9,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from workbench_dagster.evaluation.slice_attributes import MIXED, attribute_frame, specs_of
-from workbench_dagster.evaluation.slices import SliceScope, SliceSettings, holm, slice_scores
+from workbench_dagster.evaluation.slices import SLICE_COLUMNS, SliceScope, SliceSettings, holm, slice_scores
 from workbench_dagster.scenario.batches import PROMPT_COLUMNS
 from workbench_dagster.scenario.prompts import expand_batch
 
@@ -130,3 +130,11 @@ def test_holm_matches_statsmodels():
 
 def test_prompt_columns_are_what_the_fixture_builds(corpus):
     assert set(corpus[1].columns) <= set(PROMPT_COLUMNS)
+
+
+def test_no_scored_image_or_no_spec_gives_an_empty_table(corpus):
+    scenario, prompts, attributes, _ = corpus
+    none = slice_scores(SCOPE, pd.DataFrame(), attributes, scenario.label_ids, SETTINGS)
+    assert none.empty and list(none.columns) == list(SLICE_COLUMNS)
+    landing, _ = attribute_frame(specs_of(prompts.assign(spec_json=None)))
+    assert slice_scores(SCOPE, _planted(prompts, 0.1, 0.1), landing, scenario.label_ids, SETTINGS).empty

@@ -217,6 +217,8 @@ def slice_scores(
     (slice_attributes.attribute_frame), with the gap tests Holm-adjusted across the scope's attributes.
 
     An image with no spec (a landing image) has no reference and is not among `images`."""
+    if images.empty or attributes.shape[1] < 2:  # nothing scored (a landing batch), or no spec to slice by
+        return pd.DataFrame(columns=SLICE_COLUMNS)
     joined = images.merge(attributes, on="image_id", how="inner").sort_values(["batch", "image_id"], kind="stable")
     outcomes = image_outcomes(joined.reset_index(drop=True), labels)
     rows, tested = [], []
