@@ -1,4 +1,4 @@
--- One row per model, counterfactual batch, changed attribute and change (from -> to): of the pairs whose reference labels stayed the same, how many flipped the model's labels, next to the attribute's flip rate with its bootstrap interval.
+-- One row per model, counterfactual batch, changed attribute and change (from -> to; a count as more or fewer): of the pairs whose reference labels stayed the same, how many flipped the model's labels, next to the attribute's flip rate with its bootstrap interval.
 -- A pair is a held-out image and its redraw from the same seed with one attribute changed
 -- (generation/counterfactual.py); both sides are captioned like any image. Counts are per change;
 -- `flip_rate` and its interval are per attribute (counterfactual_scores, resampling pairs), and
@@ -11,8 +11,12 @@ WITH pairs AS (
         p.image_id,
         p.original_image_id,
         p.cf_attribute                                              AS attribute,
-        p.cf_from,
-        p.cf_to,
+        CASE
+            WHEN try_cast(p.cf_from AS DOUBLE) IS NULL OR try_cast(p.cf_to AS DOUBLE) IS NULL
+                THEN p.cf_from || ' -> ' || p.cf_to
+            WHEN try_cast(p.cf_to AS DOUBLE) > try_cast(p.cf_from AS DOUBLE) THEN 'more'
+            ELSE 'fewer'
+        END                                                         AS change,
         list_sort(p.reference_labels) = list_sort(o.reference_labels) AS reference_unchanged
     FROM prompts AS p
     JOIN prompts AS o ON o.batch = p.batch AND o.image_id = p.original_image_id
@@ -44,8 +48,7 @@ changes AS (
         model_kind,
         batch,
         attribute,
-        cf_from,
-        cf_to,
+        change,
         count(*)                                                          AS n_pairs,
         count(*) FILTER (WHERE scored)                                    AS n_scored,
         count(*) FILTER (WHERE scored AND reference_unchanged)            AS n_reference_unchanged,
@@ -58,8 +61,7 @@ SELECT
     ch.model_kind,
     ch.batch,
     ch.attribute,
-    ch.cf_from,
-    ch.cf_to,
+    ch.change,
     ch.n_pairs,
     ch.n_scored,
     ch.n_reference_unchanged,
@@ -76,4 +78,4 @@ SELECT
     s.note
 FROM changes AS ch
 LEFT JOIN counterfactual_scores AS s ON s.model = ch.model AND s.batch = ch.batch AND s.attribute = ch.attribute
-ORDER BY ch.model, s.flip_rate DESC NULLS LAST, ch.attribute, ch.cf_from, ch.cf_to
+ORDER BY ch.model, s.flip_rate DESC NULLS LAST, ch.attribute, ch.change

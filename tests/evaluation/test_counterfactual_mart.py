@@ -47,6 +47,7 @@ def warehouse(tmp_path: Path) -> Path:
             _prompt("O3", ["flyer_es"], "original", "b-3"),
             _prompt("N3", ["flyer_es"], "counterfactual", "O3", "time_of_day", "night", "day"),
             _prompt("L3", ["flyer_en"], "counterfactual", "O3", "text_language", "es", "en"),
+            _prompt("C2", ["protest"], "counterfactual", "O2", "crowd_size", "3", "6"),
         ],
     )
     write(
@@ -60,6 +61,7 @@ def warehouse(tmp_path: Path) -> Path:
             _caption("O3", ["flyer_es"]),
             _caption("N3", [], "error"),
             _caption("L3", ["flyer_es"]),
+            _caption("C2", ["protest"]),
         ],
     )
     write(
@@ -77,15 +79,16 @@ def warehouse(tmp_path: Path) -> Path:
 def test_flips_are_counted_per_change_where_the_reference_stayed(warehouse: Path) -> None:
     rows = query(warehouse, "SELECT * FROM counterfactual_flips")
     got = {
-        (r.attribute, r.cf_from, r.cf_to): (r.n_pairs, r.n_scored, r.n_reference_unchanged, r.n_flipped)
+        (r.attribute, r.change): (r.n_pairs, r.n_scored, r.n_reference_unchanged, r.n_flipped)
         for r in rows.itertuples()
     }
     assert got == {
-        ("time_of_day", "day", "night"): (2, 2, 2, 1),
-        ("time_of_day", "night", "day"): (1, 0, 0, 0),  # the failed caption is neither flip nor keep
-        ("text_language", "es", "en"): (1, 1, 0, 0),  # the reference changed: no flip candidate
+        ("time_of_day", "day -> night"): (2, 2, 2, 1),
+        ("time_of_day", "night -> day"): (1, 0, 0, 0),  # the failed caption is neither flip nor keep
+        ("text_language", "es -> en"): (1, 1, 0, 0),  # the reference changed: no flip candidate
+        ("crowd_size", "more"): (1, 1, 1, 0),  # a count is told as more or fewer, not 3 -> 6
     }
-    night = rows[rows["cf_to"] == "night"].iloc[0]
+    night = rows[rows["change"] == "day -> night"].iloc[0]
     assert (night.flip_rate, night.flip_rate_ci_low, bool(night.beyond_chance)) == pytest.approx((0.5, 0.1, True))
     assert rows.iloc[0]["attribute"] == "time_of_day"  # the largest flip rate first
     language = rows[rows["attribute"] == "text_language"].iloc[0]
