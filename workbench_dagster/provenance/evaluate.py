@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench_dagster.evaluation.bootstrap import CI_LEVEL, N_BOOT, bootstrap_weights
+from workbench_dagster.evaluation.bootstrap import N_BOOT, bootstrap_weights
+from workbench_dagster.evaluation.bootstrap import _percentiles as interval
 
 EVAL_COLUMNS = [
     "metric",
@@ -53,18 +54,8 @@ def _statistics(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> dict[str, 
     }
 
 
-def _interval(samples: np.ndarray) -> tuple[float | None, float | None]:
-    samples = samples[~np.isnan(samples)]
-    if not len(samples):
-        return None, None
-    tail = (1 - CI_LEVEL) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail])
-    return float(low), float(high)
-
-
 def evaluate_detector(scores: pd.DataFrame, seed: int, n_boot: int = N_BOOT) -> pd.DataFrame:
-    held = scores[(scores["split"] == "heldout") & (scores["status"] == "scored")]
-    held = held.drop_duplicates("sha256")
+    held = scores[scores["split"] == "heldout"].drop_duplicates("sha256")
     y = (held["ground_truth"] == "generated").to_numpy().astype(int)
     n_gen, n_cam = int(y.sum()), int(len(y) - y.sum())
     base = {"n_images": len(y), "n_generated": n_gen, "n_camera": n_cam, "n_boot": n_boot, "seed": seed}
@@ -82,7 +73,7 @@ def evaluate_detector(scores: pd.DataFrame, seed: int, n_boot: int = N_BOOT) -> 
     resampled = _statistics(y, p, bootstrap_weights(len(y), n_boot, seed))
     rows = []
     for metric in METRICS:
-        low, high = _interval(resampled[metric])
+        low, high = interval(resampled[metric])
         rows.append(
             {
                 "metric": metric,
@@ -97,10 +88,13 @@ def evaluate_detector(scores: pd.DataFrame, seed: int, n_boot: int = N_BOOT) -> 
 
 
 def _why_not(scores: pd.DataFrame, n_generated: int, n_camera: int) -> str:
-    if not (scores["status"] == "scored").any():
-        return "detector not trained (too few labelled images of one kind): no rate"
+    """Why there is no rate, or "" when there is one. The counts are of held-out labelled images."""
     if n_camera == 0:
-        return "no camera-labelled held-out images: no rate (only generated images have provenance)"
+        return "no camera-labelled held-out images (only generated images have provenance): no rate"
     if n_generated == 0:
         return "no generated held-out images: no rate"
+    if not (scores["status"] == "scored").any():
+        return (
+            "detector not trained (too few labelled training images of one kind, see ai_image_detector): no rate"
+        )
     return ""
