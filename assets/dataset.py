@@ -14,8 +14,10 @@ import pandas as pd
 
 from assets._shared.metadata import figure_png, png_markdown, preview, table_output
 from assets._shared.partitions import BATCH_PARTITIONS
+from assets._shared.rules import code_version
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
+from workbench_dagster.dataset import DATASET_VERSION
 from workbench_dagster.dataset.balance import attribute_summary, balance_chart
 from workbench_dagster.dataset.balance import dataset_balance as balance_of
 from workbench_dagster.dataset.quality import construction_groups, summary
@@ -217,7 +219,8 @@ def has_provenance_stage() -> bool:
 
 
 def definitions(config: WorkbenchConfig) -> dg.Definitions:
-    per_batch = {"partitions_def": BATCH_PARTITIONS}
+    versioned = {"code_version": code_version(dataset=DATASET_VERSION)}
+    per_batch = {"partitions_def": BATCH_PARTITIONS, **versioned}
     every = dg.AssetIn(**EVERY_BATCH)
     with_provenance = has_provenance_stage()
     export_ins = dict.fromkeys(
@@ -236,6 +239,7 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
         )(image_quality),
         stage_asset(
             STAGE,
+            **versioned,
             kinds={"numpy", "parquet"},
             ins={"image_quality": every, "prompts": every},
             check_specs=[_spec("no_near_duplicates", "near_duplicates", "Warns on any near-duplicate pair.")],
@@ -246,7 +250,9 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
             kinds={"scipy", "parquet"},
             check_specs=[_spec("balanced", "dataset_balance", "Warns on an attribute off the scenario's target.")],
         )(dataset_balance),
-        stage_asset(STAGE, kinds={"huggingface", "parquet"}, ins=export_ins)(_export_asset(with_provenance)),
+        stage_asset(STAGE, **versioned, kinds={"huggingface", "parquet"}, ins=export_ins)(
+            _export_asset(with_provenance)
+        ),
     ]
     return stage_definitions(config, STAGE, assets)
 
