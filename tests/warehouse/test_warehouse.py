@@ -53,6 +53,7 @@ def test_repository_models_build_with_expected_contents(tables: Path, tmp_path: 
         "label_frequency": 12,
         "model_margins": 1,
         "model_leaderboard": 2,
+        "slice_gaps": 0,  # no slice table: an empty typed mart
     }
     board = query(result["path"], "SELECT * FROM model_leaderboard ORDER BY rank")
     assert board["model"].tolist() == ["m_good", "m_bad"]
