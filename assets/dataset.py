@@ -7,8 +7,6 @@ download.
 duplicates and balance warn: they inform whoever uses the data, they stop nothing.
 """
 
-import importlib.util
-
 import dagster as dg
 import pandas as pd
 
@@ -27,7 +25,6 @@ from workbench_dagster.dataset.share import Tables, export_dataset
 from workbench_dagster.scenario.config import WorkbenchConfig
 
 STAGE = "dataset"
-PROVENANCE_ASSET = "image_provenance"  # the provenance stage's table (assets/provenance.py), once it exists
 EVERY_BATCH = {"partition_mapping": dg.AllPartitionMapping(), "metadata": {"allow_missing_partitions": True}}
 
 
@@ -146,88 +143,54 @@ def _export(context, workbench: WorkbenchResource, tables: Tables, note: str) ->
     )
 
 
-def _export_asset(with_provenance: bool):
-    """dataset_export reads the provenance stage's table when that stage is in the code location."""
-    doc = """The shareable dataset of this scenario, under <data_dir>/share/dataset/<scenario>/ and beside it
+def dataset_export(
+    context: dg.AssetExecutionContext,
+    workbench: WorkbenchResource,
+    prompts: pd.DataFrame,
+    synthetic_images: pd.DataFrame,
+    synthetic_comments: pd.DataFrame,
+    mllm_captions: pd.DataFrame,
+    image_quality: pd.DataFrame,
+    near_duplicates: pd.DataFrame,
+    image_provenance: pd.DataFrame,
+) -> dg.Output:
+    """The shareable dataset of this scenario, under <data_dir>/share/dataset/<scenario>/ and beside it
     as a zip: the images (split train = the baseline's training batch, test = the rest), dataset.parquet
-    (prompts, specs, reference labels, every model's captions, comments, quality, provenance), a Hugging
-    Face imagefolder layout, Croissant metadata and a datasheet. One row per image row of the pipeline:
-    included, or why not (failed images, landing images)."""
-
-    if with_provenance:
-
-        def dataset_export(
-            context: dg.AssetExecutionContext,
-            workbench: WorkbenchResource,
-            prompts: pd.DataFrame,
-            synthetic_images: pd.DataFrame,
-            synthetic_comments: pd.DataFrame,
-            mllm_captions: pd.DataFrame,
-            image_quality: pd.DataFrame,
-            near_duplicates: pd.DataFrame,
-            image_provenance: pd.DataFrame,
-        ) -> dg.Output:
-            tables = Tables(
-                prompts,
-                synthetic_images,
-                synthetic_comments,
-                mllm_captions,
-                image_quality,
-                near_duplicates,
-                image_provenance,
-            )
-            return _export(
-                context,
-                workbench,
-                tables,
-                "the provenance stage's `image_provenance` table, columns "
-                "`provenance` and `provenance_*` (C2PA state and claim, IPTC source type).",
-            )
-    else:
-
-        def dataset_export(
-            context: dg.AssetExecutionContext,
-            workbench: WorkbenchResource,
-            prompts: pd.DataFrame,
-            synthetic_images: pd.DataFrame,
-            synthetic_comments: pd.DataFrame,
-            mllm_captions: pd.DataFrame,
-            image_quality: pd.DataFrame,
-            near_duplicates: pd.DataFrame,
-        ) -> dg.Output:
-            tables = Tables(
-                prompts, synthetic_images, synthetic_comments, mllm_captions, image_quality, near_duplicates
-            )
-            return _export(context, workbench, tables, "no provenance table in this code location.")
-
-    dataset_export.__doc__ = doc
-    return dataset_export
-
-
-def has_provenance_stage() -> bool:
-    """Whether the provenance stage, whose `image_provenance` table the export carries, is one of the
-    code location's stages (workbench_dagster/definitions.py's tuple). The module existing is not enough:
-    an input no registered asset produces stops the whole code location from loading."""
-    import inspect
-
-    from workbench_dagster import definitions
-
-    if importlib.util.find_spec("assets.provenance") is None:
-        return False
-    stages = inspect.getsource(definitions.build_stage_definitions)
-    return " provenance" in stages.split("stages = ", 1)[-1]
+    (prompts, specs, reference labels, every model's captions, comments, quality, provenance from the
+    provenance stage's `image_provenance`), a Hugging Face imagefolder layout, Croissant metadata and a
+    datasheet. One row per image row of the pipeline: included, or why not (failed images, landing
+    images)."""
+    tables = Tables(
+        prompts,
+        synthetic_images,
+        synthetic_comments,
+        mllm_captions,
+        image_quality,
+        near_duplicates,
+        image_provenance,
+    )
+    note = (
+        "the provenance stage's `image_provenance` table, columns `provenance` and `provenance_*` (the C2PA "
+        "manifest's validation state and claim, the IPTC digital source type in XMP)."
+    )
+    return _export(context, workbench, tables, note)
 
 
 def definitions(config: WorkbenchConfig) -> dg.Definitions:
     versioned = {"code_version": code_version(dataset=DATASET_VERSION)}
     per_batch = {"partitions_def": BATCH_PARTITIONS, **versioned}
     every = dg.AssetIn(**EVERY_BATCH)
-    with_provenance = has_provenance_stage()
     export_ins = dict.fromkeys(
-        ("prompts", "synthetic_images", "synthetic_comments", "mllm_captions", "image_quality"), every
+        (
+            "prompts",
+            "synthetic_images",
+            "synthetic_comments",
+            "mllm_captions",
+            "image_quality",
+            "image_provenance",
+        ),
+        every,
     )
-    if with_provenance:
-        export_ins[PROVENANCE_ASSET] = every
     assets = [
         stage_asset(
             STAGE,
@@ -250,9 +213,7 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
             kinds={"scipy", "parquet"},
             check_specs=[_spec("balanced", "dataset_balance", "Warns on an attribute off the scenario's target.")],
         )(dataset_balance),
-        stage_asset(STAGE, **versioned, kinds={"huggingface", "parquet"}, ins=export_ins)(
-            _export_asset(with_provenance)
-        ),
+        stage_asset(STAGE, **versioned, kinds={"huggingface", "parquet"}, ins=export_ins)(dataset_export),
     ]
     return stage_definitions(config, STAGE, assets)
 
