@@ -132,9 +132,7 @@ def _label_layer(
     group, x = label_groups(label_sets, labels)
     members = x[group]
     sizes = members.sum(axis=1).astype(np.int64)
-    names = np.asarray(labels, dtype=object)
-    set_names = ["\x1f".join(names[np.flatnonzero(row)]) for row in x]  # taxonomy order; one per distinct set
-    fingerprints = store.row_fingerprints(set_names)[group]
+    fingerprints = store.row_fingerprints(x)[group]  # the set's indicator row: the taxonomy is in `keys`
 
     def score_new(new: np.ndarray, floor: np.ndarray) -> np.ndarray:  # exact and cheap: no screening
         inter = (members[new] @ members.T).astype(np.int64)  # 0/1 rows: exact integers

@@ -11,7 +11,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import MultiLabelBinarizer, normalize
+from sklearn.preprocessing import normalize
 
 from workbench_dagster.networks.knn import SIMILARITY_DECIMALS, approximate_neighbours, exact_neighbours
 from workbench_dagster.networks.neighbour_lists import PAD, flat, padded
@@ -104,14 +104,20 @@ def label_groups(label_sets: list[list[str]], labels: list[str]) -> tuple[np.nda
     """Each image's distinct set (numbered by first image, labels outside `labels` ignored) and the
     sets' U x labels float32 indicator."""
     known = set(labels)
+    lists: dict[tuple, int] = {}  # each distinct list once, first image first: tuples hash cheaply
+    kind = np.fromiter((lists.setdefault(tuple(s), len(lists)) for s in label_sets), np.int64, len(label_sets))
     group_of: dict[frozenset, int] = {}  # set -> id, in order of first image: ids order sets by earliest image
-    group = np.fromiter(
-        (group_of.setdefault(frozenset(lab for lab in s if lab in known), len(group_of)) for s in label_sets),
+    group_of_list = np.fromiter(
+        (group_of.setdefault(frozenset(lab for lab in s if lab in known), len(group_of)) for s in lists),
         dtype=np.int64,
-        count=len(label_sets),
+        count=len(lists),
     )
-    binarizer = MultiLabelBinarizer(classes=list(labels), sparse_output=True)
-    return group, binarizer.fit_transform(list(group_of)).astype(np.float32).toarray()
+    group = group_of_list[kind] if len(kind) else kind
+    column = {lab: j for j, lab in enumerate(labels)}
+    x = np.zeros((len(group_of), len(labels)), dtype=np.float32)  # a few thousand sets: a loop is quickest
+    for row, labs in enumerate(group_of):
+        x[row, [column[lab] for lab in labs]] = 1.0
+    return group, x
 
 
 def pair_jaccard(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
