@@ -183,3 +183,24 @@ def test_a_prompt_batch_refuses_counterfactual_fields(tmp_path: Path):
         WorkbenchConfigError, match=r"batches\[1\]\.source: only a batch of `kind: counterfactual`"
     ):
         load_config(path)
+
+
+def test_a_night_redraw_keeps_its_days_picture_in_place(rows):
+    """Stars and lit windows draw from streams of their own, so night moves no person, building or sign:
+    every primitive claims the same box by day and by night (and a skin swap changes no box either), but
+    for those whose glow at night reaches further (candle flames, van lamps)."""
+    from workbench_dagster.generation.procedural import paint
+
+    glowing = {"candles", "vehicles"}
+    checked = 0
+    for original, redraw in _pairs(rows):
+        if redraw["cf_attribute"] not in ("time_of_day", "skin_tone"):
+            continue
+        a = paint(json.loads(original["spec_json"]), 96, 72, int(original["seed"]))
+        b = paint(json.loads(redraw["spec_json"]), 96, 72, int(redraw["seed"]))
+        unlit = [name for name in a.regions if name not in glowing]
+        assert unlit and {k: a.regions[k] for k in unlit} == {k: b.regions.get(k) for k in unlit}, redraw[
+            "pair_id"
+        ]
+        checked += 1
+    assert checked >= 8

@@ -28,8 +28,9 @@ def backdrop(s: Scene, ground: str) -> None:
     s.draw.rectangle((0, hy, s.w, s.h), fill=s.col(ground))
     x, y, r = s.rng.uniform(0.12, 0.88) * s.w, s.rng.uniform(0.08, 0.18) * s.h, s.u * 6
     if s.night:
+        stars = s.stream("stars")
         for _ in range(int(s.w * hy / (s.u * s.u * 60))):
-            sx, sy, sr = s.rng.uniform(0, s.w), s.rng.uniform(0, hy * 0.8), s.u * s.rng.uniform(0.2, 0.45)
+            sx, sy, sr = stars.uniform(0, s.w), stars.uniform(0, hy * 0.8), s.u * stars.uniform(0.2, 0.45)
             s.draw.ellipse((sx - sr, sy - sr, sx + sr, sy + sr), fill=(250, 250, 225))
         s.glow(x, y, r * 1.6, (120, 125, 160), 0.5)
         s.ellipse((x - r, y - r, x + r, y + r), (242, 240, 215))
@@ -125,6 +126,7 @@ def statue(s: Scene, cx: float, base: float, height: float) -> None:
 def buildings(s: Scene) -> None:
     """A row of blocks on the horizon with a grid of windows, lit at night."""
     horizon = s.h * s.horizon
+    windows = s.stream("lit windows")
     x = -s.rng.uniform(0, 0.1) * s.w
     while x < s.w:
         bw, bh = s.rng.uniform(0.12, 0.24) * s.w, s.rng.uniform(0.18, 0.42) * s.h
@@ -136,7 +138,7 @@ def buildings(s: Scene) -> None:
         cols, rows = max(2, int(bw / (s.u * 5))), max(2, int(bh / (s.u * 6)))
         cw, rh = bw / cols, bh / rows
         for i, j in itertools.product(range(cols), range(rows - 1)):
-            lit = s.night and s.rng.random() < 0.6
+            lit = s.night and windows.random() < 0.6
             fill = LIGHT if lit else (s.col("#3c4f65") if not s.night else (22, 24, 40))
             wx, wy = x + i * cw, top + j * rh + rh * 0.3
             s.draw.rectangle((wx + cw * 0.25, wy, wx + cw * 0.75, wy + rh * 0.5), fill=fill)

@@ -31,7 +31,7 @@ from workbench_dagster.generation.lettering import Box
 from workbench_dagster.generation.scene import Scene, luma, to_rgb
 from workbench_dagster.generation.vocabulary import ELEMENT_PRIMITIVES, PRIMITIVES, element_primitive
 
-RENDERER_VERSION = "procedural-v2"  # bump when a change alters pixels, so the render cache misses
+RENDERER_VERSION = "procedural-v3"  # bump when a change alters pixels, so the render cache misses
 SUPERSAMPLE = 2  # drawn at twice the size and downscaled: ImageDraw has no anti-aliasing
 
 
@@ -144,14 +144,16 @@ def _layout_monument(s: Scene) -> None:
 def _layout_cartoon(s: Scene) -> None:
     """Flat fills, thick black outlines and a speech bubble: the marks of a drawn cartoon."""
     s.dim, s.outline, s.horizon = False, max(2, int(s.u * 1.1)), 0.78
-    sky = (28, 30, 92) if s.night else s.rng.choice([(255, 210, 63), (110, 205, 255), (255, 150, 190)])
+    day_sky = s.rng.choice([(255, 210, 63), (110, 205, 255), (255, 150, 190)])  # drawn by night too: same stream
+    sky = (28, 30, 92) if s.night else day_sky
     s.draw.rectangle((0, 0, s.w, s.h), fill=sky)
     s.rect((-s.outline, s.h * s.horizon, s.w + s.outline, s.h + s.outline), (96, 200, 110))
     r = s.u * 7
     x, y = s.w * 0.1, s.h * 0.14
     if s.night:
+        stars = s.stream("stars")
         for _ in range(12):
-            sx, sy, sr = s.rng.uniform(0.2, 1) * s.w, s.rng.uniform(0.05, 0.7) * s.h, s.u * 2.6
+            sx, sy, sr = stars.uniform(0.2, 1) * s.w, stars.uniform(0.05, 0.7) * s.h, s.u * 2.6
             s.poly(
                 [
                     (

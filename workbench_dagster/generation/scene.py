@@ -77,6 +77,11 @@ class Scene:
                 max(old[3], box[3]),
             )
 
+    def stream(self, name: str) -> random.Random:
+        """A random stream of its own for what only some variants of a picture draw (stars at night, lit
+        windows), so that drawing them moves nothing else: a night redraw keeps its day's crowd."""
+        return random.Random(f"{self.seed}/{name}")
+
     def col(self, color, lit: bool = False) -> RGB:
         rgb = to_rgb(color)
         if self.night and self.dim and not lit:
