@@ -45,6 +45,10 @@ def test_code_location_loads_without_warnings():
         "held_out_slice_scores",
         "prompt_variant_captions",
         "prompt_sensitivity",
+        "image_quality",
+        "near_duplicates",
+        "dataset_balance",
+        "dataset_export",
     } == names
 
 
