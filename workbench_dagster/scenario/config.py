@@ -398,7 +398,7 @@ class DatasetConfig(Strict):
     """Quality, balance and the shared export (workbench_dagster/dataset/)."""
 
     # two images are near-duplicates when their 64-bit perceptual hashes differ in at most this many bits:
-    # re-encodes, resizes and small edits stay within 2; the painter's look-alike flyers lie 4 apart
+    # re-encodes and small edits stay within 2; the painter's flyers with one heading and slogan lie 2-4 apart
     near_duplicate_bits: int = Field(2, ge=0, le=32)
     # a batch's attribute is off balance when its Jensen-Shannon distance from the scenario's target
     # exceeds balance_max_js AND its chi-square p-value is below balance_alpha (not sampling noise)
