@@ -18,7 +18,7 @@ from assets._shared.rules import code_version
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
 from workbench_dagster.provenance.detector import RECIPE_VERSION
-from workbench_dagster.provenance.evaluate import evaluate_detector
+from workbench_dagster.provenance.evaluate import EVALUATION_VERSION, evaluate_detector
 from workbench_dagster.provenance.identity import load_or_create
 from workbench_dagster.provenance.scoring import detector_scores
 from workbench_dagster.provenance.table import flagged_landing, own_unverified, provenance_rows
@@ -125,8 +125,10 @@ def definitions(config: WorkbenchConfig) -> dg.Definitions:
             code_version=code_version(detector_recipe=RECIPE_VERSION),
             ins={"image_provenance": every_batch, "synthetic_images": every_batch},
         )(ai_image_detector),
-        stage_asset(STAGE, kinds={"numpy", "parquet"}, code_version=code_version(detector_recipe=RECIPE_VERSION))(
-            ai_detector_evaluation
-        ),
+        stage_asset(
+            STAGE,
+            kinds={"numpy", "parquet"},
+            code_version=code_version(detector_recipe=RECIPE_VERSION, evaluation=EVALUATION_VERSION),
+        )(ai_detector_evaluation),
     ]
     return stage_definitions(config, STAGE, assets)
