@@ -123,6 +123,9 @@ def test_every_row_loads_back_with_datasets_offline(run, monkeypatch):
     assert set(splits) == {"train", "test"}
     assert set(splits["train"]["batch"]) == {"train"} and set(splits["test"]["batch"]) == {"b001"}
     ds = [row for split in ("train", "test") for row in splits[split]]
+    # the folder itself loads too: its dataset card's `configs` point `datasets` at images/
+    whole = load_dataset(str(root))
+    assert {k: v.num_rows for k, v in whole.items()} == {k: v.num_rows for k, v in splits.items()}
     assert len(ds) == len(tables.images) == manifest["included"].sum()
     prompts = tables.prompts.set_index("image_id")
     images = tables.images.set_index("image_id")
