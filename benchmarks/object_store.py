@@ -79,13 +79,17 @@ def _caption_runs(folder: Path, data_dir: str, images: int, requests=None) -> di
     target = dg.AssetKey("mllm_captions")
     key = dg.MultiPartitionKey({"batch": "b001", "model": "base-a"})
     out = {}
+    (folder / "dagster_home").mkdir()  # the benchmark's instance is local: only the artefacts move
     with dg.DagsterInstance.local_temp(str(folder / "dagster_home")) as instance:
         _prepare(defs, instance, config, target)
         for run in ("cold", "warm"):
             before = requests.total() if requests else 0
+            folders = requests.folders() if requests else None
             started = time.perf_counter()
             _materialize(defs, instance, [target], key)
             out[run] = (time.perf_counter() - started, (requests.total() - before) if requests else 0)
+            if requests and os.environ.get("BENCH_VERBOSE"):
+                print(run, dict(requests.folders() - folders))
     return out
 
 

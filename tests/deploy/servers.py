@@ -124,11 +124,18 @@ class RequestLog:
     """Requests the S3 server received: (method, bucket-relative path kind) counts."""
 
     counts: Counter = field(default_factory=Counter)
+    by_folder: Counter = field(default_factory=Counter)  # (method, first two folders under the bucket's prefix)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, method: str) -> None:
+    def add(self, method: str, path: str = "") -> None:
+        folder = "/".join(path.strip("/").split("/")[2:4])  # bucket/prefix/<images|tables/x|cache/calls>
         with self.lock:
             self.counts[method] += 1
+            self.by_folder[(method, folder)] += 1
+
+    def folders(self) -> Counter:
+        with self.lock:
+            return Counter(self.by_folder)
 
     def total(self) -> int:
         with self.lock:
@@ -158,7 +165,7 @@ class CountingMotoServer:
 
                 def counted(environ, start_response):
                     if not environ.get("PATH_INFO", "").startswith("/moto-api"):
-                        requests.add(environ["REQUEST_METHOD"])
+                        requests.add(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
                     return app(environ, start_response)
 
                 self._server = make_server(

@@ -130,6 +130,7 @@ def caption_with_baseline(
         probabilities = model.predict_proba([decoded for _, _, decoded in pending])
         per_image_ms = (time.perf_counter() - started) * 1000 / len(pending)
         taxonomy = list(model.taxonomy)
+        answers = {}  # one put for the batch: one object-store PUT, not one per image (a SQLite commit likewise)
         for (image, key, _), probs in zip(pending, probabilities):
             scores = {label: round(float(p), 6) for label, p in zip(taxonomy, probs)}
             labels = [label for label in taxonomy if scores[label] >= threshold]
@@ -155,6 +156,7 @@ def caption_with_baseline(
                 "n_dropped_labels": 0,
                 "flags": [],
             }
-            cache.put(key, {k: v for k, v in row.items() if k not in ("flags", "model_kind")})
+            answers[key] = {k: v for k, v in row.items() if k not in ("flags", "model_kind")}
             rows[image.image_id] = row
+        cache.put_many(answers)
     return [rows[image.image_id] for image in images], len(pending)

@@ -92,7 +92,11 @@ class SegmentStore(CacheStore):
         self._index, self._segments = index, set(names)
 
     def _read(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        data = (self.dir / name).read_bytes()
+        """One GET for a small segment; a large (compacted) one may be fetched in concurrent ranges,
+        which costs s3fs a HEAD for its size first."""
+        path = self.dir / name
+        small = _rows_of(name) < SMALL_ROWS
+        data = path.fs.cat_file(path.path, **({"max_concurrency": 1} if small else {}))
         return pq.read_table(io.BytesIO(data), columns=columns)
 
     def _ensure(self) -> dict[str, tuple[str, int]]:

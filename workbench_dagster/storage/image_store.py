@@ -39,8 +39,9 @@ class ImageStore:
         return digest, str(path), True
 
     def get(self, uri: str) -> bytes:
-        """One GET on an object store (`cat_file`); opening the file would first ask for its size (a HEAD)."""
+        """One GET on an object store: `cat_file` without concurrency (s3fs would first ask for the size, a
+        HEAD, to split a large object into ranges; an image is small), as opening the file would too."""
         path = UPath(uri)
         if _is_local(path):
             return path.read_bytes()
-        return path.fs.cat_file(path.path)
+        return path.fs.cat_file(path.path, max_concurrency=1)
