@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import write_config
 from workbench_dagster.captioning.call_cache import CallCache
 from workbench_dagster.generation.images import make_images
+from workbench_dagster.generation.procedural import RENDERER_VERSION
 from workbench_dagster.provenance import c2pa_io, xmp
 from workbench_dagster.provenance.identity import load_or_create
 from workbench_dagster.provenance.reader import read_provenance
@@ -44,7 +45,7 @@ def test_generated_images_carry_a_manifest_that_validates(generated):
         assert claim["digital_source_type"] == ALGORITHMIC_MEDIA
         assert claim["generation"] == {
             "generator": "procedural",
-            "model": "procedural-v2",
+            "model": RENDERER_VERSION,
             "prompt_id": row.image_id,
             "seed": int(prompts.loc[row.image_id, "seed"]),
             "scenario": config.scenario_data.id,
@@ -118,3 +119,18 @@ def test_identity_is_made_once_and_reused(tmp_path):
     (tmp_path / "id" / "signer.key").unlink()
     with pytest.raises(FileNotFoundError, match="signer.key"):
         load_or_create(tmp_path / "id")
+
+
+def test_the_same_pixels_and_claim_get_the_same_stamped_file(generated):
+    """c2pa salts its hashes at random, so a stamp is remembered: rendering again changes no byte."""
+    from workbench_dagster.provenance.stamping import Stamper
+
+    config, store, cache, _ = generated
+    row = batch_prompts(config, "train").iloc[0].to_dict()
+    pixels = xmp.strip(
+        store.get(make_images(config, batch_prompts(config, "train"), store, cache)[0]["uri"].iloc[0])
+    )
+    first = Stamper(config, cache, store)(row, pixels)
+    assert Stamper(config, cache, store)(row, pixels) == first  # a new stamper, as in the next run
+    assert Stamper(config, cache, store)({**row, "seed": 1}, pixels) != first  # another claim: another stamp
+    assert Stamper(config)(row, pixels) != first  # without the cache, c2pa's random salt shows

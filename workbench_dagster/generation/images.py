@@ -106,7 +106,7 @@ def make_images(
         from workbench_dagster.device import pick_device
 
         device, dtype = pick_device()
-    rows, rendered, stamp = [], 0, Stamper(config)
+    rows, rendered, stamp = [], 0, Stamper(config, cache, store)
     for row in prompts.to_dict("records"):
         if row["source"] == "folder":
             try:
