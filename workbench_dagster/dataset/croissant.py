@@ -116,7 +116,7 @@ def _distribution(files: dict[str, str]) -> list[dict]:
         }
         for name, _ in TABLES.values()
     ]
-    extensions = sorted({n.rsplit(".", 1)[-1] for n in files if n.startswith("images/")} - {"jsonl"})
+    extensions = sorted({n.rsplit(".", 1)[-1] for n in files if n.startswith("images/")} - {"parquet"})
     formats = [MIME.get(ext, f"image/{ext}") for ext in extensions] or ["image/png"]
     return [
         *objects,

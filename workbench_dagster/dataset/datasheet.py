@@ -106,7 +106,7 @@ def datasheet(
         f"{len(included)} images in {included['batch'].nunique()} batches, with {len(scenario.label_ids)} "
         "taxonomy labels. Files: `dataset.parquet` (one row per image, captions and comments nested), "
         "`captions.parquet`, `comments.parquet`, `croissant.json`, and `images/train/` (the baseline's "
-        "training batch) and `images/test/` (every other batch), each with its `metadata.jsonl`.",
+        "training batch) and `images/test/` (every other batch), each with its `metadata.parquet`.",
         "",
         _table(per_batch),
         "",

@@ -4,13 +4,13 @@
 <name>/
   README.md              dataset card: license and the `datasets` config (load_dataset(<folder>))
   datasheet.md           scenario, generators, seeds, known shortcuts, license, quality and balance
-  croissant.json         Croissant 1.1 JSON-LD metadata
+  croissant.json         Croissant 1.0 JSON-LD metadata
   dataset.parquet        one row per image: prompt, spec, reference labels, every model's caption,
                          comments, quality scores, provenance (captions and comments nested)
   captions.parquet       the same captions, one row per (image, model)
   comments.parquet       the same comments, one row per comment
   images/train/          the baseline's training batch: image files as stored (final bytes, checked
-                         against their sha256) and metadata.jsonl, its rows for `datasets`' imagefolder
+                         against their sha256) and metadata.parquet, its rows for `datasets`' imagefolder
   images/test/           every other batch, the same way
 <name>.zip               the folder, zipped (fixed timestamps, so the same export zips the same)
 ```
@@ -22,7 +22,6 @@ reader never meets half an export; on an object store each file is uploaded afte
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -57,8 +56,7 @@ def _public(record: dict) -> dict:
 
 
 def _write_images(folder: Path, records: list[dict], read) -> None:
-    """Each split's images and its metadata.jsonl in images/<split>/ (file names relative to it)."""
-    splits: dict[str, list[dict]] = {}
+    """Each record's image file at its `file_name` (images/<split>/...), checked against its sha256."""
     for record in records:
         data = read(record["uri"])
         if hashlib.sha256(data).hexdigest() != record["sha256"]:
@@ -69,13 +67,19 @@ def _write_images(folder: Path, records: list[dict], read) -> None:
         path = folder / record["file_name"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        splits.setdefault(record["split"], []).append(record)
-    (folder / "images").mkdir(exist_ok=True)
-    for split, rows in splits.items():
-        with open(folder / "images" / split / "metadata.jsonl", "w", encoding="utf-8") as f:
-            for record in rows:
-                row = {**_public(record), "file_name": record["file_name"].rsplit("/", 1)[-1]}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _write_split_metadata(folder: Path, table: pa.Table) -> None:
+    """images/<split>/metadata.parquet: the split's rows of dataset.parquet with file names relative to
+    the split's folder. Every split shares the one schema of the whole table: `datasets` refuses splits
+    whose metadata types differ, and a column that is null in one split (a counterfactual batch's pair
+    columns in train) would otherwise be typed `null` there and `string` in the other."""
+    splits = table.column("split").to_pylist()
+    names = [name.rsplit("/", 1)[-1] for name in table.column("file_name").to_pylist()]
+    local = table.set_column(table.schema.get_field_index("file_name"), "file_name", pa.array(names, pa.string()))
+    for split in dict.fromkeys(splits):
+        rows = local.filter(pa.array([s == split for s in splits]))
+        pq.write_table(rows, folder / "images" / split / "metadata.parquet")
 
 
 def _flat_table(records: list[dict], nested: str, fields: list[str]) -> pa.Table:
@@ -90,8 +94,10 @@ def _flat_table(records: list[dict], nested: str, fields: list[str]) -> pa.Table
 
 
 def write_tables(folder: Path, records: list[dict]) -> None:
-    public = [_public(r) for r in records]
-    pq.write_table(pa.Table.from_pylist(public), folder / "dataset.parquet")
+    table = pa.Table.from_pylist([_public(r) for r in records])
+    pq.write_table(table, folder / "dataset.parquet")
+    if records:
+        _write_split_metadata(folder, table)
     pq.write_table(_flat_table(records, "captions", CAPTION_FIELDS), folder / "captions.parquet")
     pq.write_table(_flat_table(records, "comments", COMMENT_FIELDS), folder / "comments.parquet")
 
