@@ -239,3 +239,17 @@ def test_screened_similarities_keep_every_entry_that_can_enter_a_list_at_its_can
     kept[r, c] = True
     assert np.all(kept[must]) and must.sum() > len(rows) * width
     assert kept.sum() < 1.5 * must.sum() or signs  # a screen: it leaves out most of the matrix
+
+
+def test_vector_fingerprints_tell_changed_rows_and_take_negative_zero_for_zero():
+    from workbench_dagster.networks.neighbour_state import row_fingerprints
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(50, 384)).astype(np.float32)
+    x[:, :5] = 0.0
+    other = x.copy()
+    other[::2, :5] = -0.0  # the same numbers
+    other[7, 100] = np.nextafter(other[7, 100], np.float32(np.inf))  # one ulp: a changed input
+    same = np.all(row_fingerprints(x) == row_fingerprints(other), axis=1)
+    assert same.sum() == 49 and not same[7]
+    assert len({row.tobytes() for row in row_fingerprints(x)}) == 50

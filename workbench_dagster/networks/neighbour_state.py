@@ -59,7 +59,7 @@ def row_fingerprints(rows) -> np.ndarray:
         return np.frombuffer(digests, dtype=np.uint8).reshape(len(rows), 16).copy()
     from workbench_dagster.networks.top_k_heaps import row_hashes
 
-    words = np.ascontiguousarray(rows + np.float32(0.0), dtype=np.float32).reshape(len(rows), -1).view(np.uint32)
+    words = np.ascontiguousarray(rows, dtype=np.float32).reshape(len(rows), -1).view(np.uint32)  # -0.0: row_hashes
     return row_hashes(words, _hash_keys(words.shape[1])).view(np.uint8).reshape(len(rows), 16)
 
 

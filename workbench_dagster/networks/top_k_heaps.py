@@ -109,12 +109,14 @@ def row_hashes(words, keys) -> np.ndarray:
     """Two 64-bit multilinear hashes per row of a uint32 matrix (sum of word * odd key mod 2^64, one key
     per column and hash), for telling whether a node's vector changed between builds. A changed word
     always changes both sums (an odd key is invertible mod 2^64); the terms are independent, so the
-    loop vectorises, where a chained hash waits on each multiply (3x slower at 384 columns)."""
+    loop vectorises, where a chained hash waits on each multiply (3x slower at 384 columns). The word
+    of float32 -0.0 counts as that of 0.0: the same number, and no copy of the matrix to make it so."""
     out = np.empty((words.shape[0], 2), dtype=np.uint64)
+    negative_zero = np.uint32(0x80000000)
     for r in range(words.shape[0]):
         h1, h2 = np.uint64(0), np.uint64(0)
         for c in range(words.shape[1]):
-            w = np.uint64(words[r, c])
+            w = np.uint64(0) if words[r, c] == negative_zero else np.uint64(words[r, c])
             h1 += w * keys[0, c]
             h2 += w * keys[1, c]
         out[r, 0], out[r, 1] = h1, h2
