@@ -49,6 +49,9 @@ def test_code_location_loads_without_warnings():
         "near_duplicates",
         "dataset_balance",
         "dataset_export",
+        "image_provenance",
+        "ai_image_detector",
+        "ai_detector_evaluation",
     } == names
 
 
