@@ -53,8 +53,8 @@ def gap_chart(rows: pd.DataFrame, title: str):
         ax.text(-0.02, k, label, va="center", ha="right", fontsize=7)
     ax.set_yticks(y, [""] * len(rows))
     ax.set_xlim(0, 1)
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # every row in view, first at the top, bars or not
     ax.set_xlabel("micro F1 (95% bootstrap interval)", fontsize=8)
-    ax.invert_yaxis()
     ax.set_title(title, fontsize=8)
     return fig
 
@@ -68,9 +68,17 @@ def variant_chart(table: pd.DataFrame, title: str):
             continue
         error = [[row.f1_micro - row.f1_micro_ci_low], [row.f1_micro_ci_high - row.f1_micro]]
         ax.barh(k, row.f1_micro, color=HIGH if row.is_best else OTHER, xerr=error, capsize=2)
-    ax.set_yticks(range(len(table)), list(table["prompt_variant"]), fontsize=7)
+    names = [
+        f"{r.prompt_variant} (threshold {r.threshold:g})"
+        if r.varied == "threshold" and pd.notna(r.threshold)
+        else f"{r.prompt_variant} ({r.language})"
+        if isinstance(r.language, str)
+        else str(r.prompt_variant)
+        for r in table.itertuples(index=False)
+    ]
+    ax.set_yticks(range(len(table)), names, fontsize=7)
     ax.set_xlim(0, 1)
-    ax.invert_yaxis()
+    ax.set_ylim(len(table) - 0.5, -0.5)
     ax.set_xlabel("micro F1 (95% bootstrap interval)", fontsize=8)
     ax.set_title(title, fontsize=8)
     return fig
