@@ -148,7 +148,7 @@ def test_a_corrupt_state_file_builds_that_layer_in_full(tmp_path, damage):
     whole = corpus(240, 16, True, seed=4)
     old = subset(*whole, before_b3)
     build_semantic_graph_incremental("m1", *old[:2], TAXONOMY, SETTINGS, old[2], tmp_path)
-    path = tmp_path / "comment.npz"
+    path = tmp_path / "comment.lists"
     data = path.read_bytes()
     path.write_bytes(damage if damage is not None else data[: len(data) // 2])  # garbage, or a torn write
     edges, report = build_semantic_graph_incremental("m1", *whole[:2], TAXONOMY, SETTINGS, whole[2], tmp_path)
@@ -253,3 +253,17 @@ def test_vector_fingerprints_tell_changed_rows_and_take_negative_zero_for_zero()
     same = np.all(row_fingerprints(x) == row_fingerprints(other), axis=1)
     assert same.sum() == 49 and not same[7]
     assert len({row.tobytes() for row in row_fingerprints(x)}) == 50
+
+
+def test_a_state_in_the_old_npz_format_builds_in_full_and_says_so(tmp_path):
+    whole = corpus(240, 16, True, seed=4)
+    old = subset(*whole, before_b3)
+    build_semantic_graph_incremental("m1", *old[:2], TAXONOMY, SETTINGS, old[2], tmp_path)
+    np.savez(tmp_path / "caption.lists", ids=np.asarray(["x"]))  # what format 1 wrote: a zip
+    (tmp_path / "caption.lists.npz").replace(tmp_path / "caption.lists")
+    edges, report = build_semantic_graph_incremental("m1", *whole[:2], TAXONOMY, SETTINGS, whole[2], tmp_path)
+    assert list(report["reasons"]) == ["caption"] and "format 1 (npz)" in report["reasons"]["caption"], report
+    assert_frame_exact(edges, build_semantic_graph("m1", *whole[:2], TAXONOMY, SETTINGS, whole[2]))
+    again, report = build_semantic_graph_incremental("m1", *whole[:2], TAXONOMY, SETTINGS, whole[2], tmp_path)
+    assert report["mode"] == "incremental" and report["new_nodes"] == 0  # rewritten in the new format
+    assert_frame_exact(again, edges)

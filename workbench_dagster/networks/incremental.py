@@ -6,9 +6,11 @@ its k best positive Jaccards. Adding nodes changes a list only by the new nodes 
 it, so a build with the previous lists (neighbour_state.py) scores the new nodes against
 all nodes, ranks the new nodes' lists from those scores and merges the new scores into
 the old nodes' lists: m x n products instead of n^2 / 2. The scores are the ones the full
-search computes (knn.canonical_similarities for cosines, the same int / int for Jaccard),
-so the merged lists, hence the layers and every variant's edges, are the full build's bit
-for bit. Whenever that cannot be guaranteed (no state, an unreadable one, a node removed
+search computes (the canonical rounding of knn.canonical_similarities for cosines, the
+same int / int for Jaccard), so the merged lists, hence the layers and every variant's
+edges, are the full build's bit for bit. Cosines are screened first by a float32 product
+with a bound on its error (knn.screened_similarities): only the entries that can still
+enter a list, a few per new node, are summed exactly. Whenever that cannot be guaranteed (no state, an unreadable one, a node removed
 or changed, other settings or code, an approximate search) the layer is built in full and
 the report says why. The multiplex combination, centralities and Leiden are not
 incremental: they run on the finished layers (see the benchmark for why that is cheap
@@ -118,7 +120,7 @@ def _vector_layer(
         return screened_similarities(unit, new, width, floor)
 
     nb, sc, report = _lists(
-        folder / f"{name}.npz", positions, store.row_fingerprints(unit), keys, width, full, score_new
+        folder / f"{name}.lists", positions, store.row_fingerprints(unit), keys, width, full, score_new
     )
     return knn_adjacency(n, *flat(nb, sc), settings.min_similarity), report
 
@@ -144,7 +146,7 @@ def _label_layer(
     def full() -> tuple[np.ndarray, np.ndarray]:
         return label_lists(label_sets, labels, settings.k)
 
-    nb, sc, report = _lists(folder / "label.npz", positions, fingerprints, keys, width, full, score_new)
+    nb, sc, report = _lists(folder / "label.lists", positions, fingerprints, keys, width, full, score_new)
     return label_adjacency(nb, sc), report
 
 
