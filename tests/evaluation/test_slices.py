@@ -62,10 +62,25 @@ def test_attributes_come_from_the_specs_and_a_duplicate_counts_once(corpus):
 
 
 def test_a_demographic_list_is_one_value_or_mixed():
-    specs = {"a": {"skin_tones": ["#111", "#111"]}, "b": {"skin_tones": ["#111", "#222"]}, "c": {"x": 1}}
+    specs = {
+        "a": {"people": {"skin_tones": ["#111", "#111"]}},
+        "b": {"people": {"skin_tones": ["#111", "#222"]}},
+        "c": {"x": 1},
+    }
     frame, _ = attribute_frame(specs, demographics=["skin_tones"])
     assert list(frame["skin_tones"]) == ["#111", MIXED, "(none)"]
     assert "skin_tones" not in attribute_frame(specs)[0]  # not declared a demographic: a list, not a slice
+
+
+def test_the_painters_palette_is_not_a_slice_but_its_tone_group_is():
+    specs = {
+        "a": {"skin_tone": "lighter", "skin_tones": ["#f1c27d", "#e0ac69"]},
+        "b": {"skin_tone": "darker", "skin_tones": ["#8d5524", "#5c3a21"]},
+        "c": {"scene_type": "flyer_es"},  # draws nobody: no tone
+    }
+    frame, _ = attribute_frame(specs, demographics=["skin_tones"])
+    assert "skin_tones" not in frame
+    assert list(frame["skin_tone"]) == ["lighter", "darker", "(none)"]
 
 
 def test_a_model_worse_at_night_shows_a_significant_night_gap(corpus):

@@ -11,6 +11,7 @@ from tests.helpers import SCENARIO_FILE, write_config
 from workbench_dagster.errors import WorkbenchConfigError
 from workbench_dagster.generation.counterfactual import ATTRIBUTES, counterfactual, counterfactual_rows
 from workbench_dagster.generation.procedural import plan, render_image
+from workbench_dagster.generation.skin_tones import PEOPLE_PRIMITIVES
 from workbench_dagster.scenario.batches import PROMPT_COLUMNS, batch_prompts
 from workbench_dagster.scenario.config import load_config
 from workbench_dagster.scenario.prompts import expand_batch, reference_labels
@@ -99,13 +100,29 @@ def test_reference_labels_are_equal_or_change_as_the_scenario_says(rows, scenari
         assert labels & {"flyer_es", "flyer_en"} and len(labels) == 1
 
 
-def test_skin_tones_swap_within_the_palette_so_only_skin_changes(scenario, source):
-    spec = next(p.spec for p in source if p.spec["layout"] == "portrait")
-    change = counterfactual(scenario, "skin_tone", spec, seed=1)
-    tones = change.spec["skin_tones"]
-    assert len(tones) == 5 and set(tones) <= {"#f1c27d", "#e0ac69", "#c68642", "#8d5524", "#5c3a21"}
-    assert tones[0] == "#5c3a21" and tones[-1] == "#f1c27d"  # lightest drawn darkest and back
-    assert all(a != b for a, b in zip(tones, ("#f1c27d", "#e0ac69", "#c68642", "#8d5524", "#5c3a21")))
+def test_skin_tone_moves_everyone_drawn_to_the_other_half_of_the_palette(scenario, source):
+    palette = ("#f1c27d", "#e0ac69", "#c68642", "#8d5524", "#5c3a21")  # Atropia's, lightest first
+    lighter, darker = ["#f1c27d", "#e0ac69"], ["#8d5524", "#5c3a21"]
+    grouped = [p.spec for p in source if p.spec.get("skin_tone") in ("lighter", "darker")]
+    assert grouped, "the source batch should hold people of one tone group"
+    for spec in grouped:
+        change = counterfactual(scenario, "skin_tone", spec, seed=1)
+        assert change is not None and set(change.spec["skin_tones"]) <= set(palette)
+        assert (change.spec["skin_tone"], change.spec["skin_tones"]) == (
+            ("darker", darker) if spec["skin_tone"] == "lighter" else ("lighter", lighter)
+        )
+        assert (change.before, change.after) == (spec["skin_tone"], change.spec["skin_tone"])
+        assert {k: v for k, v in change.spec.items() if k not in ("skin_tone", "skin_tones")} == {
+            k: v for k, v in spec.items() if k not in ("skin_tone", "skin_tones")
+        }
+    mixed = next(p.spec for p in source if p.spec.get("skin_tone") == "mixed")
+    assert mixed["skin_tones"] == list(palette)
+    assert counterfactual(scenario, "skin_tone", mixed, seed=1) is None  # no group to move them out of
+
+
+def test_only_a_spec_that_draws_people_names_a_skin_tone(source):
+    for p in source:
+        assert ("skin_tone" in p.spec) == bool(set(plan(p.spec)) & PEOPLE_PRIMITIVES), p.spec
 
 
 def test_an_attribute_the_painter_does_not_draw_is_never_changed(scenario, source):

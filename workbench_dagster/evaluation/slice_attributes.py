@@ -64,7 +64,9 @@ def attribute_frame(
     values: dict[str, dict[str, str]] = {}
     for image_id, spec in flat.items():
         for key, raw in spec.items():
-            value = _value(raw, key in demographic)
+            # a demographic list is read where the spec records people (spec["demographics"]), not a
+            # top-level palette the painter draws from (spec["skin_tones"]; the group is `skin_tone`)
+            value = _value(raw, key in demographic and key not in specs[image_id])
             if value is not None:
                 values.setdefault(key, {})[image_id] = value
     order = sorted(values, key=lambda k: (PREFERRED.index(k) if k in PREFERRED else len(PREFERRED), k))

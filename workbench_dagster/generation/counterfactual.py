@@ -21,9 +21,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workbench_dagster.generation.elements import DEFAULT_SKIN_TONES
 from workbench_dagster.generation.procedural import plan
-from workbench_dagster.generation.scene import luma, to_rgb
+from workbench_dagster.generation.skin_tones import PEOPLE_PRIMITIVES, swapped_skin_tone
 from workbench_dagster.scenario.prompts import (
     Prompt,
     derive_seed,
@@ -35,7 +34,6 @@ from workbench_dagster.scenario.scenario_file import Scenario
 
 CF_COLUMNS = ["cf_role", "pair_id", "original_image_id", "cf_attribute", "cf_from", "cf_to"]
 TEXT_PRIMITIVES = {"flyer", "cartoon", "banners", "signs"}  # primitives that print the slogan
-PEOPLE_PRIMITIVES = {"people", "portrait", "cartoon", "uniformed_line"}  # primitives that draw skin
 
 
 @dataclass(frozen=True)
@@ -57,19 +55,12 @@ class Attribute:
 
 
 def _skin_tone(scenario: Scenario, spec: dict, rng: random.Random) -> Change | None:
-    """Lightest and darkest tones swap (the middle one turns darkest), index for index, so everyone drawn
-    changes tone and nothing else moves."""
-    palette = list(spec.get("skin_tones") or DEFAULT_SKIN_TONES)
-    n = len(palette)
-    if n < 2:
+    """The same people in the other half of the scenario's palette (generation/skin_tones.py): everyone
+    drawn changes tone group and nothing else moves. A spec of mixed tones has no such change."""
+    swapped = swapped_skin_tone(scenario.demographics.get("skin_tones"), spec)
+    if swapped is None:
         return None
-    order = sorted(range(n), key=lambda i: -luma(to_rgb(palette[i])))  # lightest first
-    rank = {i: r for r, i in enumerate(order)}
-    target = {r: n - 1 - r for r in range(n)}
-    if n % 2:
-        target[n // 2] = n - 1
-    swapped = [palette[order[target[rank[i]]]] for i in range(n)]
-    return Change({**spec, "skin_tones": swapped}, "as drawn", "light and dark swapped")
+    return Change(swapped, spec["skin_tone"], swapped["skin_tone"])
 
 
 def _time_of_day(scenario: Scenario, spec: dict, rng: random.Random) -> Change | None:
@@ -156,7 +147,9 @@ def _crowd_size(scenario: Scenario, spec: dict, rng: random.Random) -> Change | 
 ATTRIBUTES: dict[str, Attribute] = {
     a.name: a
     for a in (
-        Attribute("skin_tone", ("skin_tones",), lambda drawn: bool(drawn & PEOPLE_PRIMITIVES), _skin_tone),
+        Attribute(
+            "skin_tone", ("skin_tone", "skin_tones"), lambda drawn: bool(drawn & PEOPLE_PRIMITIVES), _skin_tone
+        ),
         Attribute("time_of_day", ("time_of_day",), lambda drawn: "flyer" not in drawn, _time_of_day),
         Attribute(
             "text_language",

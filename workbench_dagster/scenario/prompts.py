@@ -12,6 +12,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
+from workbench_dagster.generation.skin_tones import choose_skin_tone
 from workbench_dagster.scenario.painter_checks import flyer_languages
 from workbench_dagster.scenario.scenario_file import Scenario
 
@@ -98,6 +99,7 @@ def make_spec(scenario: Scenario, rng: random.Random) -> dict:
     }
     if scene_name in flyer_languages(scenario):  # drawn last, so the other fields keep their values
         spec["flyer"] = flyer_words(scenario, rng, spec)
+    spec.update(choose_skin_tone(scenario.demographics.get("skin_tones"), rng, spec))  # last, as the flyer
     return spec
 
 
