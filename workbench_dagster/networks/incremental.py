@@ -132,16 +132,18 @@ def _label_layer(
     width = max(0, min(settings.k, n - 1))
     keys = {"layer": "label", "k": settings.k, "labels": list(labels)}
     group, x = label_groups(label_sets, labels)
-    members = x[group]
-    sizes = members.sum(axis=1).astype(np.int64)
+    sizes = x.sum(axis=1).astype(np.int64)
     fingerprints = store.row_fingerprints(x)[group]  # the set's indicator row: the taxonomy is in `keys`
 
     def score_new(new: np.ndarray, floor: np.ndarray) -> np.ndarray:  # exact and cheap: no screening
-        inter = (members[new] @ members.T).astype(np.int64)  # 0/1 rows: exact integers
-        union = sizes[new, None] + sizes[None, :] - inter
+        """Jaccard of the new images' sets with every distinct set (the same int / int), spread over the images."""
+        mine = group[new]
+        inter = (x[mine] @ x.T).astype(np.int64)  # 0/1 rows: exact integers
+        union = sizes[mine, None] + sizes[None, :] - inter
         jac = np.divide(inter, union, out=np.zeros(inter.shape), where=union > 0)
-        jac[np.arange(len(new)), new] = 0.0  # not its own neighbour
-        return dense_candidates(np.where(jac > 0, jac, -np.inf), width, floor)
+        scores = np.where(jac > 0, jac, -np.inf)[:, group]
+        scores[np.arange(len(new)), new] = -np.inf  # not its own neighbour
+        return dense_candidates(scores, width, floor)
 
     def full() -> tuple[np.ndarray, np.ndarray]:
         return label_lists(label_sets, labels, settings.k)
