@@ -16,7 +16,8 @@ def main() -> int:
     config, home = config_and_home()
     # The config's own instance, whatever DAGSTER_HOME said: another config's partitions are not this one's
     os.environ["DAGSTER_HOME"] = str(home)
-    from workbench_dagster.definitions import build_definitions
+    # importing the code location builds its definitions from the same WORKBENCH_CONFIG: use those
+    from workbench_dagster.definitions import defs
     from workbench_dagster.warehouse.leaderboard import short_leaderboard_text
 
     started = time.perf_counter()
@@ -24,7 +25,7 @@ def main() -> int:
         f"AI Workbench demo: scenario {config.scenario.name}, batches {config.batch_ids}, models {config.model_ids}"
     )
     with dg.DagsterInstance.get() as instance:
-        run_pipeline(build_definitions(config), instance, config)
+        run_pipeline(defs, instance, config)
     print(f"\nDone in {time.perf_counter() - started:.0f}s.\n\nModel leaderboard (held-out batches):")
     print(short_leaderboard_text(config.warehouse))
     print(f"\nDagster instance: {config.dagster_home}\nWarehouse: {config.warehouse}")

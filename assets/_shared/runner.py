@@ -68,13 +68,14 @@ def run_pipeline(
     runnable = [*defs.assets, *(defs.asset_checks or [])]
     graph = defs.resolve_asset_graph()
     results, skipped = [], 0
+    known = None  # the records read so far, kept across steps until a run writes new ones
     for step in run_steps(stage_jobs_in_order(defs), graph):
         names = ", ".join(job.name for job in step)
         with dg.partition_loading_context(dynamic_partitions_store=instance):
             found = targets(defs, config, batches, jobs=step)
-        plan = plan_updates(
-            found, (lambda pair: None) if force else records(instance), failed_blocking_checks(defs, instance)
-        )
+        if known is None:
+            known = ((lambda pair: None) if force else records(instance), failed_blocking_checks(defs, instance))
+        plan = plan_updates(found, *known)
         for pair, reason in plan.blocked.items():
             log(f"  held back {pair}: blocking check failed on {reason}")
         by_key: dict = {}
@@ -101,5 +102,6 @@ def run_pipeline(
                 + (f"  FAILED CHECKS: {failed_checks}" if failed_checks else "")
             )
             results.append(result)
+            known = None
     log(f"  {len(results)} run(s); {skipped} partition run(s) skipped as up to date")
     return results

@@ -105,17 +105,34 @@ def _split(pair: str) -> tuple[str, str | None]:
 
 
 def records(instance: dg.DagsterInstance) -> Callable[[str], Materialized | None]:
-    """The latest materialization of a pair, asked once per plan."""
+    """The latest materialization of a pair, read once per plan: a partitioned asset's latest records for
+    all its partitions in two queries (their storage ids, then the records), not one query per pair."""
     seen: dict[str, Materialized | None] = {}
+    loaded: set[str] = set()
+
+    def load_partitions(asset: str) -> None:
+        key = dg.AssetKey.from_user_string(asset)
+        ids = instance.event_log_storage.get_latest_storage_id_by_partition(
+            key, dg.DagsterEventType.ASSET_MATERIALIZATION
+        )
+        if ids:
+            found = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, storage_ids=list(ids.values())), limit=len(ids)
+            ).records
+            for record in found:
+                event = record.asset_materialization
+                seen[f"{asset}[{event.partition}]"] = _materialized(event)
+        loaded.add(asset)
 
     def record_of(pair: str) -> Materialized | None:
         if pair not in seen:
             asset, key = _split(pair)
+            if key is not None:
+                if asset not in loaded:
+                    load_partitions(asset)
+                return seen.get(pair)
             found = instance.fetch_materializations(
-                dg.AssetRecordsFilter(
-                    asset_key=dg.AssetKey.from_user_string(asset), asset_partitions=[key] if key else None
-                ),
-                limit=1,
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey.from_user_string(asset)), limit=1
             ).records
             seen[pair] = _materialized(found[0].asset_materialization) if found else None
         return seen[pair]
