@@ -6,7 +6,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lock demo dev export test test-gpu lint format bench clean
+.PHONY: install lock demo dev export test test-slow test-gpu lint format bench clean
 
 # Locked installs: .venv is synced to uv.lock (exact versions, PyPI files checked by hash, torch the
 # CPU wheel on disk), so every machine gets the same packages. uv itself, pinned, comes from the
@@ -50,8 +50,17 @@ export: install
 	$(PY) scripts/export_warehouse.py $(TO)
 
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
+PYTEST = $(PY) -m pytest -q -p no:cacheprovider
+NO_TESTS_IS_FINE = code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
+
+# The suite a developer runs: everything but the whole-graph runs marked `slow`.
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
+	$(PYTEST) -m "not slow"; $(NO_TESTS_IS_FINE)
+
+# The whole-graph runs (`@pytest.mark.slow`): the landing daemon, PostgreSQL + S3, a second scenario.
+# CI (.ci/run) runs them after `make test`.
+test-slow: install
+	$(PYTEST) -m slow; $(NO_TESTS_IS_FINE)
 
 lint: install
 	$(VENV)/bin/ruff check .

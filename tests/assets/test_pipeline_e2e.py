@@ -109,7 +109,13 @@ def test_checks_ran_and_passed(built):
         "centrality_table",
         "communities",
     } <= checked
-    assert all(e.passed for e in evaluations)
+    failed = [e for e in evaluations if not e.passed]
+    # The one warning the painter's data earns: flyers with one heading and slogan lie within a
+    # near-duplicate's hash distance (README "Dataset quality and balance"). Nothing else may fail.
+    near_duplicates = {"no_near_duplicates_in_batch", "no_near_duplicates"}
+    assert all(e.check_name in near_duplicates and e.severity == dg.AssetCheckSeverity.WARN for e in failed), [
+        (e.asset_key.to_user_string(), e.check_name, e.severity) for e in failed
+    ]
 
 
 def test_second_run_runs_nothing_and_a_forced_one_makes_no_model_call(built):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from workbench_dagster.evaluation.slice_attributes import MIXED, attribute_frame, specs_of
+from workbench_dagster.evaluation.slice_attributes import MISSING, MIXED, attribute_frame, specs_of
 from workbench_dagster.evaluation.slices import SLICE_COLUMNS, SliceScope, SliceSettings, holm, slice_scores
 from workbench_dagster.scenario.batches import PROMPT_COLUMNS
 from workbench_dagster.scenario.prompts import expand_batch
@@ -153,3 +153,13 @@ def test_no_scored_image_or_no_spec_gives_an_empty_table(corpus):
     assert none.empty and list(none.columns) == list(SLICE_COLUMNS)
     landing, _ = attribute_frame(specs_of(prompts.assign(spec_json=None)))
     assert slice_scores(SCOPE, _planted(prompts, 0.1, 0.1), landing, scenario.label_ids, SETTINGS).empty
+
+
+def test_images_without_the_field_are_a_slice_but_never_one_end_of_the_gap(corpus):
+    """A flyer draws nobody: its `skin_tone` is missing, and comparing it with people's tones would
+    measure the layout, not the tone."""
+    df = _scores(corpus, _planted(corpus[1], 0.0, 0.6))
+    tones = df[df["attribute"] == "skin_tone"]
+    assert MISSING in set(tones["value"])  # reported as a slice
+    ends = tones[tones["gap_role"].notna()]
+    assert len(ends) == 2 and MISSING not in set(ends["value"])

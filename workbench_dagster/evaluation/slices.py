@@ -36,6 +36,7 @@ from workbench_dagster.evaluation.metric_registry import (
     scores,
 )
 from workbench_dagster.evaluation.per_image import image_outcomes
+from workbench_dagster.evaluation.slice_attributes import MISSING
 
 SLICE_METRICS = ("f1_micro", "f1_macro", "hamming_loss", "caption_cosine")
 GAP_METRIC = "f1_micro"
@@ -194,7 +195,8 @@ def _attribute_rows(
         if len(members) >= settings.min_slice_images:
             seed = derived_seed(settings.seed, "slice", scope.model, scope.batch or scope.scope, attribute, value)
             row |= _rates(_subset(outcomes, members), seed, settings.n_boot)
-            rated.append(value)
+            if value != MISSING:  # images without the field (a flyer has no skin tone): a slice, not a value
+                rated.append(value)
         rows.append(row)
     test = None
     if len(rated) >= 2:
