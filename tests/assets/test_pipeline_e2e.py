@@ -110,12 +110,22 @@ def test_checks_ran_and_passed(built):
         "communities",
     } <= checked
     failed = [e for e in evaluations if not e.passed]
-    # The one warning the painter's data earns: flyers with one heading and slogan lie within a
-    # near-duplicate's hash distance (README "Dataset quality and balance"). Nothing else may fail.
-    near_duplicates = {"no_near_duplicates_in_batch", "no_near_duplicates"}
-    assert all(e.check_name in near_duplicates and e.severity == dg.AssetCheckSeverity.WARN for e in failed), [
-        (e.asset_key.to_user_string(), e.check_name, e.severity) for e in failed
-    ]
+    # The warnings this seeded data earns, and nothing else may fail: the painter's flyers with one
+    # heading and slogan lie within a near-duplicate's hash distance (README "Dataset quality and
+    # balance"), and b001's 12 prompts drew `impunity` as the theme 8 times of a uniform six (Holm
+    # p 0.006 < 0.01): a small batch off its target, which is what `balanced` is there to say.
+    warned = {(e.asset_key.to_user_string(), e.check_name) for e in failed}
+    assert warned <= {
+        ("image_quality", "no_near_duplicates_in_batch"),
+        ("near_duplicates", "no_near_duplicates"),
+        ("dataset_balance", "balanced"),
+    }, warned
+    assert all(e.severity == dg.AssetCheckSeverity.WARN for e in failed)
+    balance = [e for e in failed if e.check_name == "balanced"]
+    assert len(balance) <= 1
+    for e in balance:
+        off = e.metadata["off_balance"].value
+        assert "theme" in off and "scene_type" not in off, off
 
 
 def test_second_run_runs_nothing_and_a_forced_one_makes_no_model_call(built):

@@ -54,6 +54,7 @@ def test_repository_models_build_with_expected_contents(tables: Path, tmp_path: 
         "model_margins": 1,
         "model_leaderboard": 2,
         "slice_gaps": 0,  # no slice table: an empty typed mart
+        "counterfactual_flips": 0,  # no counterfactual scores: an empty typed mart
     }
     board = query(result["path"], "SELECT * FROM model_leaderboard ORDER BY rank")
     assert board["model"].tolist() == ["m_good", "m_bad"]
