@@ -50,7 +50,10 @@ export: install
 	$(PY) scripts/export_warehouse.py $(TO)
 
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
-PYTEST = $(PY) -m pytest -q -p no:cacheprovider
+# The suite runs on one pytest-xdist worker per core (at most 4; TEST_WORKERS=1 runs it in one process).
+# --dist loadfile keeps a file's tests on one worker, so a module's whole-graph fixture is built once.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST = $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 NO_TESTS_IS_FINE = code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 # The suite a developer runs: everything but the whole-graph runs marked `slow`.
