@@ -1,7 +1,11 @@
 -- The best and worst caption of each model for each label: held-out images showing the label, ranked by label overlap (Jaccard) with the reference, then caption similarity.
 -- `uri` is the image (relative to data_dir when stored under it). An image whose model failed has no
 -- caption and is no example; `worst` is left out when a label has a single captioned image.
-WITH candidates AS (
+-- Counterfactual batches (probes that repeat their originals) give no example, as in model_leaderboard.
+WITH probes AS (
+    SELECT DISTINCT batch FROM prompts WHERE cf_role IS NOT NULL
+),
+candidates AS (
     SELECT
         c.model,
         c.model_kind,
@@ -20,6 +24,7 @@ WITH candidates AS (
     LEFT JOIN image_scores AS s ON s.model = c.model AND s.image_id = c.image_id
     LEFT JOIN synthetic_images AS i ON i.image_id = c.image_id
     WHERE NOT coalesce(c.is_training_batch, false) AND c.caption IS NOT NULL
+        AND c.batch NOT IN (SELECT batch FROM probes)
 ),
 ranked AS (
     SELECT

@@ -2,12 +2,17 @@
 -- An image counts once for every (reference label, predicted label) pair it holds, so the diagonal
 -- (is_correct) is the label's true positives and the rest are the labels predicted in its place or
 -- beside it; `(none)` stands for an image the model gave no label at all. `rate` is the share of the
--- model's held-out images showing the reference label on which it predicted that label.
-WITH held_out AS (
+-- model's held-out images showing the reference label on which it predicted that label. Counterfactual
+-- batches (probes that repeat their originals) are left out, as in model_leaderboard.
+WITH probes AS (
+    SELECT DISTINCT batch FROM prompts WHERE cf_role IS NOT NULL
+),
+held_out AS (
     SELECT DISTINCT c.model, c.image_id, c.labels, p.reference_labels
     FROM mllm_captions AS c
     JOIN prompts AS p USING (image_id)
     WHERE NOT coalesce(c.is_training_batch, false) AND len(p.reference_labels) > 0
+        AND c.batch NOT IN (SELECT batch FROM probes)
 ),
 reference AS (
     SELECT model, image_id, labels, unnest(reference_labels) AS reference_label

@@ -1,10 +1,18 @@
 -- How often each model predicts a label against how often it is really there, on the training batch and on held-out batches apart.
 -- Counted over the batches that model captioned, so a model is never charged for batches it did
--- not see; `split` keeps the batch a baseline was trained on from flattering it, as the leaderboard does.
-WITH captions AS (
+-- not see; `split` keeps the batch a baseline was trained on from flattering it, as the leaderboard does,
+-- and counterfactual batches (probes that repeat their originals) apart as `counterfactual`.
+WITH probes AS (
+    SELECT DISTINCT batch FROM prompts WHERE cf_role IS NOT NULL
+),
+captions AS (
     SELECT
         *,
-        CASE WHEN coalesce(is_training_batch, false) THEN 'training' ELSE 'held_out' END AS split
+        CASE
+            WHEN coalesce(is_training_batch, false) THEN 'training'
+            WHEN batch IN (SELECT batch FROM probes) THEN 'counterfactual'
+            ELSE 'held_out'
+        END AS split
     FROM mllm_captions
 ),
 predicted AS (

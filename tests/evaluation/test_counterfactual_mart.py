@@ -126,3 +126,23 @@ def test_pooled_intervals_and_comparisons_leave_excluded_batches_out() -> None:
     assert pooled.loc["f1_micro", "n_images"] == 4 and pooled.loc["f1_micro", "estimate"] == 1.0
     assert metric_intervals("m", images, ["a"]).set_index("metric").loc["f1_micro", "n_images"] == 8
     assert (model_comparisons("m", images, ["a"], excluded=frozenset({"cf"}))["n_images"] == 4).all()
+
+
+def test_label_marts_keep_counterfactual_batches_out_of_held_out(warehouse: Path, tmp_path: Path) -> None:
+    """label_confusion and caption_examples leave the probes out; label_frequency counts them apart."""
+    tables = tmp_path / "data" / "tables"
+    write(tables, "prompts/b1.parquet", [{"image_id": "X", "batch": "b1", "reference_labels": ["protest"]}])
+    write(
+        tables,
+        "mllm_captions/b1.parquet",
+        [{"image_id": "X", "batch": "b1", "model": "m", "model_kind": "baseline", "labels": ["protest"],
+          "parse_status": "ok", "caption": "a march", "is_training_batch": False}],
+    )  # fmt: skip
+    path = Path(build_warehouse(tables, REPO_SQL, tmp_path / "data" / "w3.duckdb")["path"])
+    confusion = query(path, "SELECT * FROM label_confusion")
+    assert set(confusion["reference_label"]) == {"protest"} and confusion["n_reference"].tolist() == [1]
+    assert query(path, "SELECT image_id FROM caption_examples")["image_id"].tolist() == ["X"]
+    frequency = query(path, "SELECT split, label, n_reference FROM label_frequency ORDER BY split, label")
+    assert set(frequency["split"]) == {"counterfactual", "held_out"}
+    held_out = frequency[frequency["split"] == "held_out"]
+    assert held_out[["label", "n_reference"]].values.tolist() == [["protest", 1]]
