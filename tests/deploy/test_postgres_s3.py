@@ -109,15 +109,26 @@ def test_every_artefact_is_in_the_bucket(deployed):
 
 
 def test_step_logs_go_to_the_bucket(deployed, s3):
-    """The in-process runner captures no step logs (a launched run does): the instance's manager is
-    driven as a run worker drives it, and the object read back from the bucket."""
+    """The in-process runner captures no step logs (a launched run does): a separate process, as a run
+    worker is, loads the instance from DAGSTER_HOME and drives its manager as a run worker drives it,
+    and the object is read back from the bucket. (A separate process also keeps dagster's `tail -F`
+    mirror off pytest-xdist's worker streams, where it never finishes.)"""
+    import subprocess
+    import sys
+
     import boto3
 
     _, instance, *_ = deployed
-    manager = instance.compute_log_manager
-    assert type(manager).__name__ == "S3ComputeLogManager"
-    with manager.capture_logs(["deploy-test", "step"]):
-        print("hello from a step", flush=True)
+    assert type(instance.compute_log_manager).__name__ == "S3ComputeLogManager"
+    script = (
+        "import dagster as dg\n"
+        "manager = dg.DagsterInstance.get().compute_log_manager\n"
+        "assert type(manager).__name__ == 'S3ComputeLogManager', type(manager)\n"
+        "with manager.capture_logs(['deploy-test', 'step']):\n"
+        "    print('hello from a step', flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
     listing = boto3.client("s3").list_objects_v2(Bucket=s3[1], Prefix=f"{PREFIX}/compute_logs/")
     keys = [o["Key"] for o in listing.get("Contents", [])]
     out = next(k for k in keys if k.endswith("deploy-test/step.out"))
