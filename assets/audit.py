@@ -20,7 +20,7 @@ from assets._shared.stage import stage_asset, stage_definitions
 from assets.captioning import _flagged, _image_inputs
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
-from workbench_dagster.captioning.baseline import RECIPE_VERSION
+from workbench_dagster.captioning.baseline_recipe import RECIPE_VERSION
 from workbench_dagster.captioning.parsing import PROMPT_VERSION
 from workbench_dagster.evaluation.prompt_sensitivity import VARIANT_COLUMNS, sensitivity_table, tagged
 from workbench_dagster.evaluation.prompt_variants import caption_variants

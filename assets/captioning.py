@@ -19,7 +19,7 @@ from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
 from workbench_dagster.backends import make_backend
 from workbench_dagster.captioning.answer_flags import CAPTION_FLAGS, FLAGS_VERSION, flag_captions, flag_counts
-from workbench_dagster.captioning.baseline import RECIPE_VERSION
+from workbench_dagster.captioning.baseline_recipe import RECIPE_VERSION
 from workbench_dagster.captioning.baseline_registry import REGISTRY_COLUMNS, ensure_baseline
 from workbench_dagster.captioning.batch_flags import (
     BATCH_FLAGS,

@@ -17,7 +17,7 @@ from assets._shared.partitions import BATCH_PARTITIONS
 from assets._shared.rules import code_version
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.workbench import WorkbenchResource
-from workbench_dagster.provenance.detector import RECIPE_VERSION
+from workbench_dagster.provenance.detector_recipe import RECIPE_VERSION
 from workbench_dagster.provenance.evaluate import EVALUATION_VERSION, evaluate_detector
 from workbench_dagster.provenance.identity import load_or_create
 from workbench_dagster.provenance.scoring import detector_scores

@@ -10,7 +10,7 @@ from assets._shared.rules import code_version
 from assets._shared.stage import stage_asset, stage_definitions
 from resources.gpu import GpuResource
 from resources.workbench import WorkbenchResource
-from workbench_dagster.captioning.baseline import RECIPE_VERSION
+from workbench_dagster.captioning.baseline_recipe import RECIPE_VERSION
 from workbench_dagster.evaluation.scores import human_eval_scores as human_eval_scores_of
 from workbench_dagster.reviews.inbox import REVIEW_COLUMNS, ingest_inbox
 from workbench_dagster.reviews.queue import select_for_review, write_queue

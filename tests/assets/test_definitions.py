@@ -11,6 +11,19 @@ from tests.helpers import PIPELINE_TABLES, write_config
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_loading_the_code_location_imports_neither_torch_nor_great_expectations():
+    """Every run worker loads the code location before its first step; torch and Great Expectations
+    cost seconds each and are imported by the step that uses them, not at load."""
+    script = (
+        "import sys, workbench_dagster.definitions as d\n"
+        "assert d.defs.assets\n"
+        "print(sorted(m for m in ('torch', 'great_expectations', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[]", out.stdout
+
+
 def test_code_location_loads_without_warnings():
     from workbench_dagster.definitions import build_definitions
     from workbench_dagster.scenario.config import DEFAULT_CONFIG, load_config

@@ -21,10 +21,9 @@ from torch import nn
 from upath import UPath
 
 from workbench_dagster.backends.params import BaselineParams
+from workbench_dagster.captioning.baseline_recipe import RECIPE_VERSION
 from workbench_dagster.storage.atomic import write_bytes_atomic
 
-# Bumped whenever the architecture or the training recipe changes, so old checkpoints stop matching.
-RECIPE_VERSION = 1
 _MEAN, _STD = 0.5, 0.25
 _POS_WEIGHT_RANGE = (1.0, 10.0)
 _INFER_BATCH = 128

@@ -27,7 +27,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-RECIPE_VERSION = 1
+from workbench_dagster.provenance.detector_recipe import RECIPE_VERSION
+
 LABELS = {"generated": 1, "camera": 0}
 _OFFSETS = ((0.5, 0.5), (0.2, 0.2), (0.8, 0.2), (0.2, 0.8), (0.8, 0.8))  # crop centres, as fractions
 

@@ -16,8 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench_dagster.provenance import detector as det
-
 SCORE_COLUMNS = [
     "image_id",
     "batch",
@@ -37,6 +35,8 @@ THRESHOLD = 0.5
 
 
 def _frame(provenance: pd.DataFrame, images: pd.DataFrame, heldout_fraction: float) -> pd.DataFrame:
+    from workbench_dagster.provenance import detector as det  # torch: not imported with the table's columns
+
     uris = images.drop_duplicates("image_id").set_index("image_id")["uri"] if len(images) else pd.Series()
     df = provenance.drop_duplicates("image_id").reset_index(drop=True).copy()
     df["uri"] = df["image_id"].map(uris)
@@ -71,6 +71,8 @@ def detector_scores(
     models_dir: Path,
 ) -> tuple[pd.DataFrame, dict]:
     """(the table, what happened: status, reason, counts, checkpoint, whether it trained now)."""
+    from workbench_dagster.provenance import detector as det
+
     df = _frame(provenance, images, settings.heldout_fraction)
     train_rows = df[df["split"] == "train"].sort_values("sha256").drop_duplicates("sha256")
     counts = {kind: int((train_rows["ground_truth"] == kind).sum()) for kind in det.LABELS}
