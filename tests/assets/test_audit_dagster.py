@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from assets._shared.runner import register_batches
+from assets.audit import GAP_CHARTS
 from tests.fakes.openai_server import OpenAIState, fake_openai_server
 from tests.helpers import materialize_selected as materialize
 from tests.helpers import write_config
@@ -106,7 +107,10 @@ def test_slices_per_batch_and_pooled(graph, monkeypatch):
     small = per_batch[per_batch["n_images"] < 4]
     assert small["f1_micro"].isna().all() and per_batch.loc[per_batch["rated"], "f1_micro"].notna().all()
     meta = result.asset_materializations_for_node("slice_scores")[0].metadata
-    assert "gap_time_of_day" in meta and "significant_gaps" in meta
+    charts = {k.removeprefix("gap_") for k in meta if k.startswith("gap_")}
+    tested = per_batch[per_batch["gap_role"].notna()].drop_duplicates("attribute")
+    closest = tested.sort_values("gap_p_adjusted", kind="stable")["attribute"].head(GAP_CHARTS)
+    assert charts == set(closest) and 0 < len(charts) <= GAP_CHARTS and "significant_gaps" in meta
     pooled = materialize(defs, instance, ["held_out_slice_scores"], "verde")
     assert pooled.success and _checks_passed(pooled)
     table = pooled.output_for_node("held_out_slice_scores")
