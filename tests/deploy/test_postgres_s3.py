@@ -108,7 +108,7 @@ def test_every_artefact_is_in_the_bucket(deployed):
     assert any(k.startswith("exports/base-a/") and k.endswith(".gexf") for k in keys)
 
 
-def test_step_logs_go_to_the_bucket(deployed, s3):
+def test_step_logs_go_to_the_bucket(deployed, s3, tmp_path):
     """The in-process runner captures no step logs (a launched run does): a separate process, as a run
     worker is, loads the instance from DAGSTER_HOME and drives its manager as a run worker drives it,
     and the object is read back from the bucket. (A separate process also keeps dagster's `tail -F`
@@ -127,8 +127,13 @@ def test_step_logs_go_to_the_bucket(deployed, s3):
         "with manager.capture_logs(['deploy-test', 'step']):\n"
         "    print('hello from a step', flush=True)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # files, not pipes: dagster's `tail -F` mirror may outlive the process and hold a pipe open
+    err = tmp_path / "step.err"
+    with err.open("w") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=stderr, timeout=300
+        )
+    assert done.returncode == 0, err.read_text()[-3000:]
     listing = boto3.client("s3").list_objects_v2(Bucket=s3[1], Prefix=f"{PREFIX}/compute_logs/")
     keys = [o["Key"] for o in listing.get("Contents", [])]
     out = next(k for k in keys if k.endswith("deploy-test/step.out"))
