@@ -111,8 +111,8 @@ def test_every_artefact_is_in_the_bucket(deployed):
 def test_step_logs_go_to_the_bucket(deployed, s3, tmp_path):
     """The in-process runner captures no step logs (a launched run does): a separate process, as a run
     worker is, loads the instance from DAGSTER_HOME and drives its manager as a run worker drives it,
-    and the object is read back from the bucket. (A separate process also keeps dagster's `tail -F`
-    mirror off pytest-xdist's worker streams, where it never finishes.)"""
+    and the object is read back from the bucket. In this process, under pytest-xdist, dagster's `tail -F`
+    mirror never finished."""
     import subprocess
     import sys
 
